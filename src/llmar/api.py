@@ -1,0 +1,139 @@
+"""The Python API: a trained recognizer that loads from and saves to a run directory.
+
+    rec = Recognizer.from_pretrained("runs/demo")
+    rec.predict(skeleton)            # [(class name, probability), ...] top-5
+    rec.tokenize(skeleton)           # the action sentence
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from llmar.config import Config
+from llmar.data.layout import JointLayout
+from llmar.data.transforms import preprocess
+from llmar.llm.loading import load_llm
+from llmar.llm.recognizer import LLMActionRecognizer, action_token, nearest_class
+from llmar.projection.vqvae import ActionVQVAE
+from llmar.utils import atomic_save_json
+
+
+@dataclass
+class Prediction:
+    label: str
+    top: list[tuple[str, float]]  # (class name, probability over the candidate names)
+    sentence: str
+    generated: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "top": [{"class": c, "probability": p} for c, p in self.top],
+                "sentence": self.sentence, "generated": self.generated}
+
+
+class Recognizer:
+    """LLM-AR bundled with its preprocessing, class names and joint layout."""
+
+    def __init__(self, config: Config, model: LLMActionRecognizer, layout: JointLayout):
+        self.config, self.model, self.layout = config, model, layout
+
+    @property
+    def classes(self) -> list[str]:
+        return self.model.classes
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.vqvae.parameters()).device
+
+    # -- persistence --------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Everything needed to reload: config, labels, projection (with the code-to-LLM map),
+        LoRA adapter (or full weights), action-token table and tokenizer."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.config.save(d / "config.yaml")
+        atomic_save_json({"classes": self.classes, "layout": self.layout.to_dict()}, d / "labels.json")
+        self.model.vqvae.save_pretrained(d / "projection")
+        m = self.model
+        atomic_save_json({"entry": m.cfg.entry, "base_id": m.base_id,
+                          "action_tokens": [action_token(k) for k in range(m.vqvae.cfg.num_codes)],
+                          "snap_ids": m.snap_ids.tolist()}, d / "tokens.json")
+        if self.config.llm.finetune == "lora":
+            m.llm.save_pretrained(d / "adapter")
+        elif self.config.llm.finetune == "full":
+            m.llm.save_pretrained(d / "llm")
+        m.tokenizer.save_pretrained(d / "tokenizer")
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> Recognizer:
+        d = Path(directory)
+        if not (d / "config.yaml").exists() or not (d / "projection" / "model.safetensors").exists():
+            raise FileNotFoundError(f"{d} is not a trained llmar run (config.yaml or projection/ missing)")
+        config = Config.load(d / "config.yaml")
+        labels = json.loads((d / "labels.json").read_text())
+        vqvae = ActionVQVAE.from_pretrained(d / "projection")
+        if config.llm.finetune == "full":
+            llm, tokenizer = load_llm(str(d / "llm"), config.llm.dtype)
+        else:
+            llm, tokenizer = load_llm(config.llm.path, config.llm.dtype)
+        if config.llm.finetune == "lora":
+            from peft import PeftModel
+
+            llm = PeftModel.from_pretrained(llm, d / "adapter")
+        model = LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, labels["classes"])
+        tokens = json.loads((d / "tokens.json").read_text())
+        model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
+        model.to(device).eval()
+        return cls(config, model, JointLayout.from_dict(labels["layout"]))
+
+    # -- inference ----------------------------------------------------------------------------
+    def prepare(self, skeleton: np.ndarray) -> torch.Tensor:
+        """[T, V, C] or [M, T, V, C] valid frames -> the model's [1, M, T, V, C] input."""
+        arr = np.asarray(skeleton, dtype=np.float32)
+        if arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4:
+            raise ValueError(f"expected a skeleton [T, V, C] or [M, T, V, C], got shape {arr.shape}")
+        if arr.shape[2] != self.layout.num_joints or arr.shape[3] != self.model.vqvae.in_channels:
+            raise ValueError(
+                f"skeleton has {arr.shape[2]} joints x {arr.shape[3]} coords; this recognizer expects "
+                f"{self.layout.num_joints} x {self.model.vqvae.in_channels} ({self.layout.name})"
+            )
+        d = self.config.data
+        clip = preprocess(arr, self.layout, d.num_frames, d.max_bodies, do_center=d.center,
+                          do_align=d.align_view, do_normalize=d.normalize_scale)
+        return torch.from_numpy(clip)[None].to(self.device)
+
+    def tokenize(self, skeleton: np.ndarray) -> str:
+        x = self.prepare(skeleton)
+        tokens, mask, _ = self.model.encode_actions(x)
+        return self.model.sentence(tokens[0], mask[0])
+
+    @torch.no_grad()
+    def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,
+                generate: bool = False) -> Prediction:
+        """Top-k class names with probabilities (softmax over the names' log-likelihoods).
+
+        ``classes`` scores names never trained on (open vocabulary); ``generate`` also returns the
+        LLM's free answer.
+        """
+        names = list(classes) if classes else self.classes
+        x = self.prepare(skeleton)
+        scores = self.model.score(x, self.model.class_token_ids(names))[0]
+        probs = scores.softmax(-1)
+        order = probs.argsort(descending=True)[:top_k].tolist()
+        top = [(names[i], float(probs[i])) for i in order]
+        tokens, mask, _ = self.model.encode_actions(x)
+        generated = self.model.generate(x)[0] if generate else None
+        return Prediction(top[0][0], top, self.model.sentence(tokens[0], mask[0]), generated)
+
+    def generate(self, skeleton: np.ndarray, map_to_class: bool = False) -> str:
+        text = self.model.generate(self.prepare(skeleton))[0]
+        return self.classes[nearest_class(text, self.classes)] if map_to_class else text
+
+
+__all__ = ["Recognizer", "Prediction"]

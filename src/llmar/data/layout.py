@@ -1,0 +1,183 @@
+"""Joint layouts: joint names plus the kinematic tree (parent of each joint, -1 for the root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class JointLayout:
+    """A skeleton's joints and tree.
+
+    ``center`` is the joint used to centre sequences (the spine), ``hips``/``shoulders`` are the
+    (left, right) pairs used for view alignment, or None when the layout has no such joints.
+    """
+
+    name: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]
+    center: int = 0
+    hips: tuple[int, int] | None = None
+    shoulders: tuple[int, int] | None = None
+    spine: tuple[int, int] | None = None  # (lower, upper) joint used to make the spine vertical
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.joint_names) != len(self.parents):
+            raise ValueError(
+                f"layout {self.name!r}: {len(self.joint_names)} joint names but {len(self.parents)} parents"
+            )
+        roots = [i for i, p in enumerate(self.parents) if p < 0]
+        if len(roots) != 1:
+            raise ValueError(f"layout {self.name!r}: expected exactly one root (parent -1), found {roots}")
+        for i, p in enumerate(self.parents):
+            if p >= len(self.parents):
+                raise ValueError(f"layout {self.name!r}: joint {i} has parent {p} out of range")
+        # every joint must reach the root without cycles
+        for i in range(len(self.parents)):
+            seen, j = set(), i
+            while j >= 0:
+                if j in seen:
+                    raise ValueError(f"layout {self.name!r}: cycle in parents through joint {j}")
+                seen.add(j)
+                j = self.parents[j]
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.parents)
+
+    @property
+    def root(self) -> int:
+        return self.parents.index(-1)
+
+    @property
+    def bones(self) -> list[tuple[int, int]]:
+        """(child, parent) pairs, one per non-root joint."""
+        return [(i, p) for i, p in enumerate(self.parents) if p >= 0]
+
+    def adjacency(self, self_loops: bool = True) -> np.ndarray:
+        """Symmetric [V, V] adjacency of the tree."""
+        a = np.zeros((self.num_joints, self.num_joints), dtype=np.float32)
+        for c, p in self.bones:
+            a[c, p] = a[p, c] = 1.0
+        if self_loops:
+            a += np.eye(self.num_joints, dtype=np.float32)
+        return a
+
+    def depth(self) -> np.ndarray:
+        """Distance of each joint from the root, in bones."""
+        d = np.zeros(self.num_joints, dtype=np.int64)
+        for i in range(self.num_joints):
+            j = i
+            while self.parents[j] >= 0:
+                d[i] += 1
+                j = self.parents[j]
+        return d
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "joint_names": list(self.joint_names),
+            "parents": list(self.parents),
+            "center": self.center,
+            "hips": list(self.hips) if self.hips else None,
+            "shoulders": list(self.shoulders) if self.shoulders else None,
+            "spine": list(self.spine) if self.spine else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> JointLayout:
+        def pair(v):
+            return tuple(v) if v is not None else None
+
+        return cls(
+            name=d["name"],
+            joint_names=tuple(d["joint_names"]),
+            parents=tuple(int(p) for p in d["parents"]),
+            center=int(d.get("center", 0)),
+            hips=pair(d.get("hips")),
+            shoulders=pair(d.get("shoulders")),
+            spine=pair(d.get("spine")),
+        )
+
+
+NTU25 = JointLayout(
+    name="ntu25",
+    joint_names=(
+        "spine_base", "spine_mid", "neck", "head",
+        "shoulder_left", "elbow_left", "wrist_left", "hand_left",
+        "shoulder_right", "elbow_right", "wrist_right", "hand_right",
+        "hip_left", "knee_left", "ankle_left", "foot_left",
+        "hip_right", "knee_right", "ankle_right", "foot_right",
+        "spine_shoulder", "handtip_left", "thumb_left", "handtip_right", "thumb_right",
+    ),
+    parents=(-1, 0, 20, 2, 20, 4, 5, 6, 20, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18, 1, 7, 7, 11, 11),
+    center=1,
+    hips=(12, 16),
+    shoulders=(4, 8),
+    spine=(0, 20),
+)
+
+KINECT20 = JointLayout(
+    name="kinect20",
+    joint_names=(
+        "hip_center", "spine", "shoulder_center", "head",
+        "shoulder_left", "elbow_left", "wrist_left", "hand_left",
+        "shoulder_right", "elbow_right", "wrist_right", "hand_right",
+        "hip_left", "knee_left", "ankle_left", "foot_left",
+        "hip_right", "knee_right", "ankle_right", "foot_right",
+    ),
+    parents=(-1, 0, 1, 2, 2, 4, 5, 6, 2, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18),
+    center=1,
+    hips=(12, 16),
+    shoulders=(4, 8),
+    spine=(0, 2),
+)
+
+# Florence 3D Actions (Kinect v1 through OpenNI, 15 joints); rooted at the spine, hips hang from it.
+FLORENCE15 = JointLayout(
+    name="florence15",
+    joint_names=(
+        "head", "neck", "spine",
+        "shoulder_left", "elbow_left", "wrist_left",
+        "shoulder_right", "elbow_right", "wrist_right",
+        "hip_left", "knee_left", "ankle_left",
+        "hip_right", "knee_right", "ankle_right",
+    ),
+    parents=(1, 2, -1, 1, 3, 4, 1, 6, 7, 2, 9, 10, 2, 12, 13),
+    center=2,
+    hips=(9, 12),
+    shoulders=(3, 6),
+    spine=(2, 1),
+)
+
+LAYOUTS: dict[str, JointLayout] = {NTU25.name: NTU25, KINECT20.name: KINECT20, FLORENCE15.name: FLORENCE15}
+
+
+def register_layout(layout: JointLayout) -> JointLayout:
+    LAYOUTS[layout.name] = layout
+    return layout
+
+
+def get_layout(name: str) -> JointLayout:
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise KeyError(f"unknown joint layout {name!r}; known: {sorted(LAYOUTS)}") from None
+
+
+def generic_layout(num_joints: int, parents: list[int] | None = None, joint_names: list[str] | None = None) -> JointLayout:
+    """A layout for anyone's skeleton. Without a tree, joints form a chain from joint 0 (a star
+    would also do; a chain keeps graph convolutions local)."""
+    if num_joints < 1:
+        raise ValueError(f"a skeleton needs at least one joint, got {num_joints}")
+    if parents is None:
+        parents = [-1] + list(range(num_joints - 1))
+    if joint_names is None:
+        joint_names = [f"joint_{i}" for i in range(num_joints)]
+    root = list(parents).index(-1) if -1 in list(parents) else 0
+    return JointLayout(
+        name=f"generic{num_joints}", joint_names=tuple(joint_names), parents=tuple(int(p) for p in parents), center=root
+    )

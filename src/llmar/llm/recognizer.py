@@ -1,0 +1,231 @@
+"""The recognizer: action tokens enter a frozen decoder LLM (LoRA-tuned), which answers with a name.
+
+Three entry modes (``llm.entry``):
+- ``tokens``: K new action tokens ``<a_k>``; their embedding rows are the codebook projected to the
+  LLM width (``ActionVQVAE.to_llm``), trained with the LoRA adapter;
+- ``continuous``: the encoder's unquantised vectors, projected, go in through ``inputs_embeds``;
+- ``snap``: each code is replaced by its nearest real vocabulary token, so the action sentence is
+  literally text and only the adapter trains.
+Training uses the language-model loss on the answer tokens only. Inference scores every class name
+by its log-likelihood given the prompt; the prompt's key/value cache is computed once and shared by
+all class names.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from llmar.config import LLMConfig
+from llmar.projection.vqvae import ActionVQVAE
+
+ENTRY_MODES = ("tokens", "continuous", "snap")
+
+
+def action_token(k: int) -> str:
+    return f"<a_{k}>"
+
+
+class LLMActionRecognizer(nn.Module):
+    def __init__(self, cfg: LLMConfig, vqvae: ActionVQVAE, llm: nn.Module, tokenizer, classes: list[str]):
+        super().__init__()
+        if cfg.entry not in ENTRY_MODES:
+            raise ValueError(f"llm.entry must be one of {ENTRY_MODES}, got {cfg.entry!r}")
+        if "{sentence}" not in cfg.prompt:
+            raise ValueError("llm.prompt must contain the placeholder {sentence}")
+        self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer
+        self.classes = list(classes)
+        self.base_id = llm.get_input_embeddings().num_embeddings  # action token k has id base_id + k
+        before, after = cfg.prompt.split("{sentence}", 1)
+        self.prefix_ids = self._encode(before)
+        self.suffix_ids = self._encode(after)
+        self.separator_ids = self._encode(" |")
+        self.eos_id = tokenizer.eos_token_id
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
+        # snap mode: code -> nearest vocabulary token, fixed after stage 1
+        self.register_buffer("snap_ids", torch.zeros(vqvae.cfg.num_codes, dtype=torch.long))
+        self.answer_ids = self.class_token_ids(self.classes)
+
+    # -- text helpers -------------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False).input_ids if text else []
+
+    def class_token_ids(self, names: list[str]) -> list[list[int]]:
+        """Answer token ids for each class name, ending with end-of-sequence."""
+        out = []
+        for name in names:
+            ids = self._encode(self.cfg.answer_prefix + name)
+            if not ids:
+                raise ValueError(f"class name {name!r} tokenises to nothing")
+            out.append(ids + [self.eos_id])
+        return out
+
+    @torch.no_grad()
+    def compute_snap_ids(self, exclude_special: bool = True) -> torch.Tensor:
+        """Snap each code to the vocabulary token whose embedding is nearest (cosine) to its projection."""
+        emb = self.llm.get_input_embeddings().weight.float()
+        codes = self.vqvae.code_embeddings().float()
+        sim = F.normalize(codes, dim=-1) @ F.normalize(emb, dim=-1).T
+        if exclude_special:
+            special = [i for i in self.tokenizer.all_special_ids if i < sim.shape[1]]
+            sim[:, special] = -2.0
+        self.snap_ids.copy_(sim.argmax(-1))
+        return self.snap_ids
+
+    # -- sequence assembly --------------------------------------------------------------------
+    def _action_ids(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.snap_ids[tokens] if self.cfg.entry == "snap" else tokens + self.base_id
+
+    def build_inputs(
+        self, tokens: torch.Tensor, body_mask: torch.Tensor, answers: list[list[int]] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Left-padded ids [B, L], attention mask and position ids for prompts (+ answers).
+
+        Left padding puts every answer at the end of its row, so the answer logits are the last
+        positions for all rows and nothing else needs the 49k-wide output layer.
+        """
+        rows = []
+        action = self._action_ids(tokens).tolist()
+        for b in range(tokens.shape[0]):
+            sentence: list[int] = []
+            for m in torch.nonzero(body_mask[b]).flatten().tolist():
+                if sentence:
+                    sentence += self.separator_ids
+                sentence += action[b][m]
+            row = self.prefix_ids + sentence + self.suffix_ids
+            if answers is not None:
+                row = row + answers[b]
+            rows.append(row)
+        length = max(len(r) for r in rows)
+        ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for b, r in enumerate(rows):
+            ids[b, length - len(r):] = torch.tensor(r)
+            mask[b, length - len(r):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        device = tokens.device
+        return ids.to(device), mask.to(device), positions.to(device)
+
+    def embed(self, ids: torch.Tensor, continuous: torch.Tensor | None = None) -> torch.Tensor:
+        """Input embeddings: vocabulary rows for text ids, action rows (or vectors) for action ids."""
+        table = self.llm.get_input_embeddings()
+        is_action = ids >= self.base_id
+        out = table(ids.masked_fill(is_action, 0))
+        if not is_action.any():
+            return out
+        if self.cfg.entry == "continuous":
+            if continuous is None:
+                raise ValueError("continuous entry needs the encoder's vectors")
+            vectors = self.vqvae.to_llm(continuous).to(out.dtype)
+            return out.masked_scatter(is_action[..., None], vectors)
+        action_rows = self.vqvae.code_embeddings().to(out.dtype)
+        return torch.where(is_action[..., None], action_rows[(ids - self.base_id).clamp(min=0)], out)
+
+    def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """x [B, M, T, V, C] -> (tokens [B, M, T'], body mask [B, M], continuous vectors of present
+        bodies [n, D] in sentence order, or None). The VQ-VAE is frozen in stage 2."""
+        with torch.no_grad():
+            z, mask = self.vqvae.encode(x)
+            tokens = self.vqvae.codebook(z).indices
+        continuous = z[mask].reshape(-1, z.shape[-1]) if self.cfg.entry == "continuous" else None
+        return tokens, mask, continuous
+
+    # -- training -----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Language-model loss on the answer tokens only (mean over answer tokens)."""
+        tokens, mask, continuous = self.encode_actions(x)
+        answers = [self.answer_ids[i] for i in y.tolist()]
+        ids, attn, pos = self.build_inputs(tokens, mask, answers)
+        keep = max(len(a) for a in answers) + 1
+        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
+                       logits_to_keep=keep, use_cache=False)
+        logits = out.logits[:, :-1].float()  # position j predicts token j+1
+        targets = ids[:, -keep + 1:]
+        lengths = torch.tensor([len(a) for a in answers], device=ids.device)
+        offset = torch.arange(keep - 1, device=ids.device)
+        valid = offset[None, :] >= (keep - 1 - lengths)[:, None]
+        return F.cross_entropy(logits[valid], targets[valid])
+
+    # -- inference ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, chunk_rows: int = 256) -> torch.Tensor:
+        """Log-likelihood [B, K] of every class name (with end-of-sequence) given each prompt.
+
+        The prompt is run once; its cache is repeated for the class names, which are fed in chunks.
+        """
+        class_ids = self.answer_ids if class_ids is None else class_ids
+        tokens, mask, continuous = self.encode_actions(x)
+        ids, attn, pos = self.build_inputs(tokens, mask)
+        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
+                       use_cache=True, logits_to_keep=1)
+        first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
+        cache = out.past_key_values
+        b, device = ids.shape[0], ids.device
+        width = max(len(c) for c in class_ids)
+        cls = torch.full((len(class_ids), width), self.pad_id, dtype=torch.long, device=device)
+        cls_mask = torch.zeros_like(cls, dtype=torch.bool)
+        for k, c in enumerate(class_ids):
+            cls[k, : len(c)] = torch.tensor(c, device=device)
+            cls_mask[k, : len(c)] = True
+        scores = first.gather(1, cls[:, 0].expand(b, -1))  # first answer token of every class
+        if width == 1:
+            return scores
+        prompt_len = attn.sum(1)
+        per_chunk = max(1, chunk_rows // b)
+        rest = []
+        for start in range(0, len(class_ids), per_chunk):
+            chunk = cls[start : start + per_chunk]  # [kc, W]
+            kc = chunk.shape[0]
+            chunk_cache = copy.deepcopy(cache)
+            chunk_cache.batch_repeat_interleave(kc)
+            inp = chunk[:, :-1].repeat(b, 1)  # rows ordered (sample, class)
+            full_mask = torch.cat([attn.repeat_interleave(kc, 0), torch.ones_like(inp)], dim=1)
+            positions = prompt_len.repeat_interleave(kc)[:, None] + torch.arange(width - 1, device=device)
+            logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=full_mask, position_ids=positions,
+                              past_key_values=chunk_cache, use_cache=True).logits.float()
+            logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
+            logp = logp * chunk_mask_rows(cls_mask[start : start + kc], b)
+            rest.append(logp.sum(-1).reshape(b, kc))
+        return scores + torch.cat(rest, dim=1)
+
+    @torch.no_grad()
+    def generate(self, x: torch.Tensor, max_new_tokens: int = 12) -> list[str]:
+        """Free generation: what the LLM says after the prompt, as text."""
+        tokens, mask, continuous = self.encode_actions(x)
+        ids, attn, _ = self.build_inputs(tokens, mask)
+        out = self.llm.generate(inputs_embeds=self.embed(ids, continuous), attention_mask=attn,
+                                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_id,
+                                eos_token_id=self.eos_id)
+        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+    def sentence(self, tokens: torch.Tensor, body_mask: torch.Tensor) -> str:
+        """The action sentence of one sample (tokens [M, T']) as readable text."""
+        parts = []
+        for m in torch.nonzero(body_mask).flatten().tolist():
+            if self.cfg.entry == "snap":
+                parts.append(self.tokenizer.decode(self.snap_ids[tokens[m]].tolist()))
+            else:
+                parts.append("".join(action_token(int(k)) for k in tokens[m]))
+        return " |".join(parts)
+
+
+def chunk_mask_rows(mask: torch.Tensor, repeats: int) -> torch.Tensor:
+    """Class-token validity [kc, W] -> [repeats*kc, W-1] for the continuation positions."""
+    return mask[:, 1:].repeat(repeats, 1).float()
+
+
+def nearest_class(text: str, classes: list[str]) -> int:
+    """Map free text to the closest class name (exact/substring first, then string similarity)."""
+    low = text.lower().strip()
+    for i, c in enumerate(classes):
+        if low == c.lower():
+            return i
+    for i, c in enumerate(classes):
+        if c.lower() in low:
+            return i
+    ratios = [difflib.SequenceMatcher(None, low, c.lower()).ratio() for c in classes]
+    return int(max(range(len(classes)), key=ratios.__getitem__))

@@ -1,0 +1,199 @@
+"""The action VQ-VAE: skeleton clip -> discrete action tokens -> reconstructed clip.
+
+Encoder: a spatial graph convolution over the joint tree, then a temporal convolution stack that
+downsamples time by ``temporal_downsample`` (64 frames -> 16 tokens per body). Each body is encoded
+on its own, so several people give several token runs and none is lost. Decoder mirrors it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from llmar.config import ProjectionConfig
+from llmar.data.layout import JointLayout
+from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
+from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
+from llmar.utils import atomic_save_json, atomic_save_safetensors
+
+
+class GraphConv(nn.Module):
+    """x [N, C, T, V] -> [N, C_out, T, V]: features mixed along the skeleton's normalised adjacency."""
+
+    def __init__(self, in_ch: int, out_ch: int, layout: JointLayout):
+        super().__init__()
+        a = torch.tensor(layout.adjacency(self_loops=True))
+        d = a.sum(1).rsqrt()
+        self.register_buffer("adjacency", d[:, None] * a * d[None, :], persistent=False)
+        self.linear = nn.Conv2d(in_ch, out_ch, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("nctv,vw->nctw", self.linear(x), self.adjacency)
+
+
+class ResBlock1d(nn.Module):
+    def __init__(self, ch: int, dilation: int = 1):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.GELU(), nn.Conv1d(ch, ch, 3, padding=dilation, dilation=dilation), nn.GELU(), nn.Conv1d(ch, ch, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+def _num_halvings(factor: int) -> int:
+    n = int(round(math.log2(factor)))
+    if 2**n != factor:
+        raise ValueError(f"temporal_downsample must be a power of two, got {factor}")
+    return n
+
+
+class Encoder(nn.Module):
+    def __init__(self, layout: JointLayout, in_ch: int, cfg: ProjectionConfig):
+        super().__init__()
+        joint_ch = 16
+        self.spatial = nn.Sequential(GraphConv(in_ch, joint_ch, layout), nn.GELU(), GraphConv(joint_ch, joint_ch, layout))
+        h = cfg.hidden_dim
+        layers: list[nn.Module] = [nn.Conv1d(joint_ch * layout.num_joints, h, 3, padding=1)]
+        for _ in range(_num_halvings(cfg.temporal_downsample)):
+            layers += [nn.GELU(), nn.Conv1d(h, h, 4, stride=2, padding=1), ResBlock1d(h, 1), ResBlock1d(h, 3)]
+        layers += [nn.GELU(), nn.Conv1d(h, cfg.code_dim, 3, padding=1)]
+        self.temporal = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [N, T, V, C] -> z [N, T', D]."""
+        n, t, v, c = x.shape
+        h = self.spatial(x.permute(0, 3, 1, 2))  # [N, J, T, V]
+        h = h.permute(0, 1, 3, 2).reshape(n, -1, t)  # joints folded into channels
+        return self.temporal(h).transpose(1, 2)
+
+
+class Decoder(nn.Module):
+    def __init__(self, layout: JointLayout, out_ch: int, cfg: ProjectionConfig):
+        super().__init__()
+        h = cfg.hidden_dim
+        layers: list[nn.Module] = [nn.Conv1d(cfg.code_dim, h, 3, padding=1)]
+        for _ in range(_num_halvings(cfg.temporal_downsample)):
+            layers += [ResBlock1d(h, 3), ResBlock1d(h, 1), nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.Conv1d(h, h, 3, padding=1)]
+        layers += [nn.GELU(), nn.Conv1d(h, layout.num_joints * out_ch, 3, padding=1)]
+        self.net = nn.Sequential(*layers)
+        self.num_joints, self.out_ch = layout.num_joints, out_ch
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        """q [N, T', D] -> x [N, T, V, C]."""
+        out = self.net(q.transpose(1, 2))  # [N, V*C, T]
+        n, _, t = out.shape
+        return out.reshape(n, self.num_joints, self.out_ch, t).permute(0, 3, 1, 2)
+
+
+@dataclass
+class VQVAEOutput:
+    recon: torch.Tensor  # [B, M, T, V, C]
+    z: torch.Tensor  # [B, M, T', D] encoder output (continuous)
+    quantized: torch.Tensor  # [B, M, T', D] straight-through code vectors
+    indices: torch.Tensor  # [B, M, T'] action tokens
+    probs: torch.Tensor  # [B, M, T', K] soft assignments (for the priors)
+    body_mask: torch.Tensor  # [B, M]
+    losses: dict[str, torch.Tensor]
+
+
+class ActionVQVAE(nn.Module):
+    """Linguistic projection: encoder, (hyperbolic) codebook, decoder, and the map to the LLM width.
+
+    ``to_llm`` projects code vectors (tangent space at the origin for the hyperbolic codebook) to the
+    LLM's embedding width; stage 1 trains it with the MMD alignment, stage 2 reuses it to embed the
+    action tokens.
+    """
+
+    def __init__(self, cfg: ProjectionConfig, layout: JointLayout, in_channels: int, llm_width: int):
+        super().__init__()
+        self.cfg, self.layout, self.in_channels, self.llm_width = cfg, layout, in_channels, llm_width
+        self.encoder = Encoder(layout, in_channels, cfg)
+        self.decoder = Decoder(layout, in_channels, cfg)
+        if cfg.codebook == "hyperbolic":
+            self.codebook = HyperbolicCodebook(
+                cfg.num_codes, cfg.code_dim, curvature=cfg.curvature, learn_curvature=cfg.learn_curvature,
+                dead_code_threshold=cfg.dead_code_threshold,
+            )
+        elif cfg.codebook == "euclidean":
+            self.codebook = EuclideanCodebook(cfg.num_codes, cfg.code_dim, dead_code_threshold=cfg.dead_code_threshold)
+        else:
+            raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
+        self.to_llm = nn.Linear(cfg.code_dim, llm_width)
+
+    def tokens_for(self, num_frames: int) -> int:
+        """Action tokens per body for a clip of ``num_frames``."""
+        return num_frames // self.cfg.temporal_downsample
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
+        b, m = x.shape[:2]
+        mask = x.flatten(2).abs().sum(-1) > 0
+        z = self.encoder(x.flatten(0, 1))
+        return z.reshape(b, m, *z.shape[1:]), mask
+
+    @torch.no_grad()
+    def tokenize(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, M, T, V, C] -> (tokens [B, M, T'] long, body_mask [B, M])."""
+        z, mask = self.encode(x)
+        return self.codebook(z).indices, mask
+
+    def code_embeddings(self) -> torch.Tensor:
+        """[K, llm_width]: every code projected into the LLM's embedding space."""
+        return self.to_llm(self.codebook.code_vectors())
+
+    def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None) -> VQVAEOutput:
+        cfg = self.cfg
+        z, mask = self.encode(x)
+        q = self.codebook(z)
+        recon = self.decoder(q.quantized.flatten(0, 1)).reshape(x.shape)
+        valid = mask[..., None, None, None].to(x.dtype)
+        # reconstruction of present bodies only; an absent body has nothing to reconstruct
+        recon_loss = ((recon - x) ** 2 * valid).sum() / (valid.sum() * x[0, 0].numel()).clamp(min=1)
+        probs = soft_assign(q.distances, cfg.assignment_temperature)
+        losses = {
+            "recon": recon_loss,
+            "codebook": q.codebook_loss,
+            "commitment": q.commitment_loss,
+        }
+        present = probs[mask]  # [n_bodies, T', K]
+        if cfg.zipf_weight > 0:
+            losses["zipf"] = zipf_loss(present, cfg.zipf_exponent)
+        if cfg.context_weight > 0:
+            losses["context"] = context_sensitivity_loss(present)
+        if cfg.mmd_weight > 0 and llm_embeddings is not None:
+            losses["mmd"] = mmd_rbf(self.code_embeddings(), llm_embeddings)
+        weights = {"recon": 1.0, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
+                   "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight}
+        losses["total"] = sum(weights[k] * v for k, v in losses.items())
+        return VQVAEOutput(recon, z, q.quantized.reshape(z.shape), q.indices, probs, mask, losses)
+
+    # -- persistence --------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"projection": asdict(self.cfg), "layout": self.layout.to_dict(), "in_channels": self.in_channels,
+                "llm_width": self.llm_width}
+        atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
+                                directory / "model.safetensors")
+        atomic_save_json(meta, directory / "config.json")
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> ActionVQVAE:
+        directory = Path(directory)
+        meta = json.loads((directory / "config.json").read_text())
+        model = cls(ProjectionConfig(**meta["projection"]), JointLayout.from_dict(meta["layout"]),
+                    meta["in_channels"], meta["llm_width"])
+        model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))
+        return model
+
+
+__all__ = ["ActionVQVAE", "VQVAEOutput"]

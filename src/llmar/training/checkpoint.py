@@ -1,0 +1,75 @@
+"""Atomic training checkpoints: trainable weights, optimizer, scheduler, step and random state.
+
+A checkpoint is a folder written under a temporary name and renamed into place, so a kill at any
+moment leaves either the previous checkpoint or the new one, never a torn one. Only trainable
+parameters are stored (LoRA and the projection), not the frozen LLM.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from llmar.utils import atomic_save_json
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def rng_state() -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict, keep: int = 2) -> Path:
+    """Write ``directory/step_{N}`` atomically and keep only the newest ``keep`` checkpoints."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"step_{progress['step']:08d}"
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=directory))
+    try:
+        torch.save(
+            {"model": trainable_state(model), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng_state()},
+            tmp / "state.pt",
+        )
+        atomic_save_json(progress, tmp / "progress.json")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in sorted(directory.glob("step_*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    done = [p for p in sorted(directory.glob("step_*")) if (p / "progress.json").exists() and (p / "state.pt").exists()]
+    return done[-1] if done else None
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
+    import json
+
+    state = torch.load(path / "state.pt", map_location="cpu", weights_only=False)
+    missing = model.load_state_dict(state["model"], strict=False)
+    if missing.unexpected_keys:
+        raise RuntimeError(f"{path}: checkpoint has parameters the model lacks: {missing.unexpected_keys[:5]}")
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+    return json.loads((path / "progress.json").read_text())

@@ -1,0 +1,79 @@
+"""From a config to train/test loaders over one preprocessing pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from llmar.config import Config
+from llmar.data.dataset import SkeletonDataset
+from llmar.data.transforms import SkeletonClips
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A permutation that depends only on (seed, epoch): a resumed run replays the same order."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool = True):
+        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        if not self.shuffle:
+            return iter(range(self.n))
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def load_data(cfg: Config) -> SkeletonDataset:
+    from llmar.data.registry import load_dataset
+
+    return load_dataset(cfg.data.kind, cfg.data.path, **cfg.data.options)
+
+
+def split_indices(ds: SkeletonDataset, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    train, test = ds.indices(cfg.data.train_split), ds.indices(cfg.data.test_split)
+    if cfg.train.max_train_samples:
+        train = _stratified_head(ds, train, cfg.train.max_train_samples, cfg.train.seed)
+    if cfg.train.max_test_samples:
+        test = _stratified_head(ds, test, cfg.train.max_test_samples, cfg.train.seed)
+    return train, test
+
+
+def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """A class-balanced subset of at most ``limit`` samples (for quick runs and tests)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(idx)
+    order = np.arange(len(idx))
+    per_class: dict[int, int] = {}
+    ranks = np.empty(len(idx), dtype=np.int64)
+    for j, i in enumerate(idx[order]):
+        c = int(ds.y[i])
+        ranks[j] = per_class.get(c, 0)
+        per_class[c] = ranks[j] + 1
+    chosen = idx[order][np.argsort(ranks, kind="stable")][:limit]
+    return np.sort(chosen)
+
+
+def make_loader(ds: SkeletonDataset, indices: np.ndarray, cfg: Config, train: bool, batch_size: int) -> DataLoader:
+    clips = SkeletonClips(ds, indices, cfg.data, train=train, seed=cfg.train.seed)
+    sampler = EpochShuffleSampler(len(clips), cfg.train.seed, shuffle=train)
+    return DataLoader(clips, batch_size=batch_size, sampler=sampler, num_workers=cfg.data.num_workers,
+                      drop_last=False, persistent_workers=False)
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Tell the sampler and the augmentation which epoch it is (works on accelerate-wrapped loaders)."""
+    loader.dataset.set_epoch(epoch)
+    sampler = getattr(loader, "sampler", None)
+    for s in (sampler, getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+              getattr(getattr(getattr(loader, "batch_sampler", None), "batch_sampler", None), "sampler", None)):
+        if hasattr(s, "set_epoch"):
+            s.set_epoch(epoch)
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)

@@ -1,0 +1,216 @@
+"""Whole runs: ``train(config)`` (stage 1, stage 2, evaluation) and ``evaluate_run(run_dir)``."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from llmar.config import Config
+from llmar.evaluation.metrics import classification_metrics
+from llmar.evaluation.report import write_report
+from llmar.training.data import load_data, make_loader, split_indices
+from llmar.training.logging import RunLogger
+from llmar.utils import atomic_save_json, seed_everything
+
+log = logging.getLogger(__name__)
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def make_accelerator(cfg: Config) -> Accelerator:
+    return Accelerator(gradient_accumulation_steps=cfg.train.grad_accum, mixed_precision=cfg.train.mixed_precision)
+
+
+def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
+    """Train per ``cfg`` into ``cfg.output_dir`` and evaluate on the test split.
+
+    With ``resume``, the run directory's saved config is used and training continues from the
+    last checkpoint (stage 1 is re-used when it had finished).
+    """
+    run_dir = Path(cfg.output_dir)
+    if resume:
+        if not (run_dir / "config.yaml").exists():
+            raise FileNotFoundError(f"cannot resume: {run_dir / 'config.yaml'} does not exist")
+        cfg = Config.load(run_dir / "config.yaml")
+        cfg.output_dir = str(run_dir)
+    seed_everything(cfg.train.seed)
+    accelerator = make_accelerator(cfg)
+    ds = load_data(cfg)
+    train_idx, test_idx = split_indices(ds, cfg)
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.yaml")
+        atomic_save_json({"classes": ds.classes, "layout": ds.layout.to_dict()}, run_dir / "labels.json")
+    logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
+    start = time.time()
+    if cfg.model == "gcn":
+        metrics = _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger)
+    elif cfg.model == "llmar":
+        metrics = _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume)
+    else:
+        raise ValueError(f"model must be 'llmar' or 'gcn', got {cfg.model!r}")
+    metrics["train_seconds"] = time.time() - start - metrics.get("eval_seconds", 0.0)
+    metrics["peak_rss_gb"] = peak_rss_gb()
+    if accelerator.is_main_process:
+        write_report(metrics, ds.classes, run_dir / "eval")
+        atomic_save_json({k: v for k, v in metrics.items() if k not in ("confusion_matrix",)}, run_dir / "metrics.json")
+    logger.close()
+    return run_dir, metrics
+
+
+def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume) -> dict:
+    from llmar.api import Recognizer
+    from llmar.llm.loading import load_llm
+    from llmar.llm.recognizer import LLMActionRecognizer
+    from llmar.projection.vqvae import ActionVQVAE
+    from llmar.training.stage1 import collect_tokens, embedding_sample, projection_diagnostics, train_projection
+    from llmar.training.stage2 import attach_finetuning, set_trainable, train_recognizer
+
+    llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype)
+    width = llm.get_input_embeddings().embedding_dim
+    embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
+    stage1_dir = run_dir / "stage1"
+    train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
+    if resume and (stage1_dir / "model.safetensors").exists():
+        vqvae = ActionVQVAE.from_pretrained(stage1_dir)
+        accelerator.print(f"stage 1 already done: loaded {stage1_dir}")
+    else:
+        vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, width)
+        train_projection(vqvae, train_loader, embeddings, accelerator, logger, seed=cfg.train.seed)
+        vqvae = accelerator.unwrap_model(vqvae)
+        if accelerator.is_main_process:
+            plain = make_loader(ds, train_idx, cfg, train=False, batch_size=cfg.projection.batch_size)
+            tokens, recon = collect_tokens(vqvae, plain, accelerator.device)
+            diag = projection_diagnostics(vqvae, tokens, recon, embeddings, stage1_dir)
+            logger.log("stage1_diagnostics", 0, **{k: v for k, v in diag.items() if isinstance(v, (int, float))})
+            vqvae.save_pretrained(stage1_dir)  # after diagnostics: its presence marks stage 1 as finished
+        accelerator.wait_for_everyone()
+        vqvae = ActionVQVAE.from_pretrained(stage1_dir)  # every rank continues from identical weights
+    vqvae.eval()
+    llm = attach_finetuning(llm, cfg)
+    model = LLMActionRecognizer(cfg.llm, vqvae, llm, tokenizer, ds.classes)
+    if cfg.llm.entry == "snap":
+        model.compute_snap_ids()
+    set_trainable(model)
+    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.train.batch_size)
+    result = train_recognizer(model, loader, cfg, accelerator, run_dir, logger, resume=resume)
+    model = accelerator.unwrap_model(model)
+    recognizer = Recognizer(cfg, model, ds.layout)
+    if accelerator.is_main_process:
+        recognizer.save_pretrained(run_dir)
+    accelerator.wait_for_everyone()
+    metrics = evaluate_model(model, ds, test_idx, cfg, accelerator)
+    metrics.update({"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]})
+    return metrics
+
+
+def evaluate_model(model, ds, test_idx, cfg, accelerator) -> dict:
+    from llmar.training.stage2 import score_loader
+
+    loader = make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size)
+    start = time.time()
+    scores, labels, _ = score_loader(model, loader, accelerator)
+    seconds = time.time() - start
+    metrics = classification_metrics(scores, labels, ds.classes)
+    metrics.update({"eval_seconds": seconds, "eval_samples_per_second": len(labels) / max(seconds, 1e-9)})
+    return metrics
+
+
+def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger) -> dict:
+    from tqdm.auto import tqdm
+
+    from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
+    from llmar.training.data import set_epoch
+    from llmar.utils import atomic_save_safetensors
+
+    g = cfg.gcn
+    model = CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
+                   GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=g.batch_size)
+    opt = torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
+    steps = g.epochs * len(loader)
+    warmup = max(1, min(5 * len(loader), steps // 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + np.cos(np.pi * (s - warmup) / max(1, steps - warmup))))
+    pmodel, popt, ploader, psched = accelerator.prepare(model, opt, loader, sched)
+    step = 0
+    bar = tqdm(total=steps, desc="baseline: CTR-GCN", disable=not accelerator.is_main_process, unit="step")
+    for epoch in range(g.epochs):
+        set_epoch(ploader, epoch)
+        pmodel.train()
+        for batch in ploader:
+            loss = torch.nn.functional.cross_entropy(pmodel(batch["x"]), batch["y"])
+            popt.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            popt.step()
+            psched.step()
+            step += 1
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{float(loss):.3f}")
+                logger.log("gcn", step, loss=float(loss), lr=psched.get_last_lr()[0], epoch=epoch)
+    bar.close()
+    model = accelerator.unwrap_model(pmodel)
+    if accelerator.is_main_process:
+        atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                                run_dir / "gcn" / "model.safetensors")
+    return evaluate_classifier(model, ds, test_idx, cfg, accelerator)
+
+
+@torch.no_grad()
+def evaluate_classifier(model, ds, test_idx, cfg, accelerator) -> dict:
+    model.eval()
+    loader = accelerator.prepare(make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size))
+    start = time.time()
+    scores, labels = [], []
+    for batch in loader:
+        s, y = accelerator.gather_for_metrics((model(batch["x"]).log_softmax(-1), batch["y"]))
+        scores.append(s.cpu())
+        labels.append(y.cpu())
+    seconds = time.time() - start
+    metrics = classification_metrics(torch.cat(scores).numpy(), torch.cat(labels).numpy(), ds.classes)
+    metrics.update({"eval_seconds": seconds, "eval_samples_per_second": metrics["num_samples"] / max(seconds, 1e-9)})
+    return metrics
+
+
+def load_gcn(run_dir: Path, cfg: Config, ds):
+    from safetensors.torch import load_file
+
+    from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
+
+    g = cfg.gcn
+    model = CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
+                   GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    model.load_state_dict(load_file(run_dir / "gcn" / "model.safetensors"))
+    return model.eval()
+
+
+def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None) -> dict:
+    """Re-evaluate a saved run on its test split (llmar or gcn) and write the report."""
+    run_dir = Path(run_dir)
+    cfg = Config.load(run_dir / "config.yaml")
+    accelerator = make_accelerator(cfg)
+    ds = load_data(cfg)
+    _, test_idx = split_indices(ds, cfg)
+    if cfg.model == "gcn":
+        metrics = evaluate_classifier(load_gcn(run_dir, cfg, ds), ds, test_idx, cfg, accelerator)
+    else:
+        from llmar.api import Recognizer
+
+        rec = Recognizer.from_pretrained(run_dir, device=accelerator.device)
+        metrics = evaluate_model(rec.model, ds, test_idx, cfg, accelerator)
+    metrics["peak_rss_gb"] = peak_rss_gb()
+    if accelerator.is_main_process:
+        write_report(metrics, ds.classes, Path(out_dir) if out_dir else run_dir / "eval")
+    return metrics
+
+
+__all__ = ["train", "evaluate_run"]

@@ -1,0 +1,79 @@
+"""Stage 1: train the action VQ-VAE (linguistic projection) and write its diagnostics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from llmar.projection.diagnostics import projection_diagnostics
+from llmar.projection.vqvae import ActionVQVAE
+from llmar.training.data import set_epoch
+
+
+def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.Tensor:
+    """A fixed random sample of the LLM's input-embedding rows (special tokens excluded), the target
+    distribution of the MMD alignment."""
+    weight = llm.get_input_embeddings().weight.detach().float()
+    special = set(tokenizer.all_special_ids)
+    candidates = torch.tensor([i for i in range(weight.shape[0]) if i not in special])
+    g = torch.Generator().manual_seed(seed)
+    pick = candidates[torch.randperm(len(candidates), generator=g)[:size]]
+    return weight[pick].clone()
+
+
+def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0) -> None:
+    cfg = vqvae.cfg
+    opt = torch.optim.AdamW(vqvae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * len(loader)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
+    model, opt, loader_p, sched = accelerator.prepare(vqvae, opt, loader, sched)
+    g = torch.Generator().manual_seed(seed)
+    embeddings = embeddings.to(accelerator.device)
+    batch_rows = min(len(embeddings), max(cfg.num_codes, 512))
+    step = 0
+    bar = tqdm(total=total, desc="stage 1: action VQ-VAE", disable=not accelerator.is_main_process, unit="step")
+    for epoch in range(cfg.epochs):
+        set_epoch(loader_p, epoch)
+        model.train()
+        last_z = None
+        for batch in loader_p:
+            rows = embeddings[torch.randint(len(embeddings), (batch_rows,), generator=g)]
+            out = model(batch["x"], rows)
+            opt.zero_grad(set_to_none=True)
+            accelerator.backward(out.losses["total"])
+            opt.step()
+            sched.step()
+            last_z = out.z.detach()[out.body_mask]
+            step += 1
+            bar.update(1)
+            if step % 10 == 0 or step == total:
+                values = {k: v.item() for k, v in out.losses.items()}
+                bar.set_postfix(recon=f"{values['recon']:.4f}", total=f"{values['total']:.3f}")
+                logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch)
+        if last_z is not None and epoch < cfg.epochs - 1:
+            # codes nobody picks are wasted vocabulary: re-seed them from current encoder outputs
+            reset = accelerator.unwrap_model(model).codebook.reset_dead_codes(last_z.flatten(0, 1))
+            if reset:
+                logger.log("stage1", step, dead_codes_reset=int(reset))
+    bar.close()
+    accelerator.wait_for_everyone()
+
+
+@torch.no_grad()
+def collect_tokens(vqvae: ActionVQVAE, loader, device) -> tuple[np.ndarray, float]:
+    """Tokens of every present body [n, T'] and the mean reconstruction error over a loader."""
+    vqvae.eval()
+    tokens, errors, weights = [], [], []
+    for batch in loader:
+        x = batch["x"].to(device)
+        out = vqvae(x)
+        tokens.append(out.indices[out.body_mask].cpu().numpy())
+        errors.append(float(out.losses["recon"]))
+        weights.append(int(out.body_mask.sum()))
+    return np.concatenate(tokens), float(np.average(errors, weights=weights))
+
+
+__all__ = ["train_projection", "embedding_sample", "collect_tokens", "projection_diagnostics"]
