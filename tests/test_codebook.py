@@ -8,6 +8,16 @@ import torch
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, QuantizerOutput, soft_assign
 from llmar.projection.hyperbolic import dist, expmap0, tangent_dist
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """The test machine's cores are shared: one intra-op thread avoids contention (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 K, D = 32, 8
 
 
@@ -144,6 +154,18 @@ def test_bf16_input_and_shape_errors():
         cb.lookup(torch.tensor([K]))
     with pytest.raises(ValueError, match="temperature"):
         soft_assign(out.distances, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "hyperbolic"])
+def test_autocast_does_not_change_the_choice(kind):
+    cb = make(kind)
+    z = torch.randn(500, D) * 0.7
+    ref = cb(z)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = cb(z)
+    assert out.distances.dtype == torch.float32
+    assert torch.equal(out.indices, ref.indices)
+    assert torch.allclose(out.distances, ref.distances)
 
 
 def test_default_init_is_small_and_distinct():

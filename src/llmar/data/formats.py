@@ -24,6 +24,7 @@ import logging
 import os
 import pickle
 import re
+import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ from llmar.data.layout import LAYOUTS, NTU25, JointLayout, generic_layout
 log = logging.getLogger(__name__)
 
 _CHECK_FINITE_BYTES = 1 << 30  # scan x for NaN/inf at load time below this size; bigger: at sample access
+# what zipfile and np.lib.format raise on damaged bytes (bad headers, CRCs, names, sizes, dtypes)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error,
+    OverflowError, MemoryError, SyntaxError, TypeError,
+)  # fmt: skip
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -129,8 +135,27 @@ def _open_memmap(path: str, offset: int, dtype: str, shape: tuple, fortran: bool
     return arr
 
 
+def open_zip(path: str | Path) -> zipfile.ZipFile:
+    """Open an ``.npz``; DataError when it is missing or not a readable zip."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        return zipfile.ZipFile(path)
+    except _ZIP_ERRORS as e:
+        raise DataError(f"{path}: not a valid .npz (zip) file: {e}") from None
+
+
 def member_memmap(path: str | Path, zf: zipfile.ZipFile, member: str) -> np.ndarray | None:
     """Memory-map ``member`` of an open ``.npz``, or None when it is compressed (then read it)."""
+    try:
+        return _member_memmap(path, zf, member)
+    except DataError:
+        raise
+    except _ZIP_ERRORS as e:
+        raise DataError(f"{path}: cannot map member {member!r}: {e}") from None
+
+
+def _member_memmap(path: str | Path, zf: zipfile.ZipFile, member: str) -> np.ndarray | None:
     info = zf.getinfo(member)
     if info.compress_type != zipfile.ZIP_STORED:
         return None
@@ -165,7 +190,7 @@ def _read_member(path: Path, zf: zipfile.ZipFile, member: str) -> np.ndarray:
     try:
         with zf.open(member) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError, SyntaxError) as e:
+    except _ZIP_ERRORS as e:
         raise DataError(f"{path}: cannot read member {member!r}: {e}") from None
 
 
@@ -215,13 +240,7 @@ def load_npz(path: str | Path, mmap: bool = True, check: bool | None = None) -> 
     checked sample by sample, as :meth:`SkeletonDataset.sample` reads them).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"{path}: not a valid .npz (zip) file: {e}") from None
-    with zf:
+    with open_zip(path) as zf:
         members = {n.removesuffix(".npy"): n for n in zf.namelist() if n.endswith(".npy")}
         missing = {"x", "y", "classes"} - set(members)
         if missing:
@@ -311,12 +330,8 @@ def load_ctrgcn_npz(
     Loaded into memory (convert once with :func:`save_npz` to memory-map).
     """
     path = Path(path)
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"{path}: not a valid .npz (zip) file: {e}") from None
     parts = []
-    with zf:
+    with open_zip(path) as zf:
         names = set(zf.namelist())
         splits = [s for s in ("train", "test") if f"x_{s}.npy" in names]
         if not splits:
@@ -355,7 +370,7 @@ def load_ctrgcn_npz(
     if len(shapes) > 1:
         raise DataError(f"{path}: x_train and x_test disagree in shape: {sorted(shapes)}")
     x, y, split = (np.concatenate(a) for a in (xs, ys, tags))
-    names = np.array([f"{s}_{i:06d}" for s, part in zip(splits, xs) for i in range(len(part))])
+    names = np.array([f"{s}_{i:06d}" for s, part in zip(splits, xs, strict=True) for i in range(len(part))])
     check_finite(x, names, str(path))
     k = k or int(y.max()) + 1
     keep = _skip_short(valid_lengths(x), names, min_frames, str(path))
@@ -396,6 +411,8 @@ _COCO17 = JointLayout(
 
 def _pick_split(split: dict, benchmark: str | None, path: Path) -> tuple[dict[str, str], str | None]:
     """frame_dir -> 'train'/'test' for one benchmark of a PYSKL split dict (e.g. xsub_train/xsub_val)."""
+    if not all(isinstance(k, str) and isinstance(v, (list, tuple)) for k, v in split.items()):
+        raise DataError(f"{path}: 'split' must map names to lists of frame_dir")
     prefixes = sorted({k.rsplit("_", 1)[0] for k in split if k.endswith(("_train", "_val", "_test"))})
     if benchmark is None:
         if not prefixes:
@@ -430,8 +447,7 @@ def load_pyskl(
     try:
         with open(path, "rb") as f:
             data = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
-            IndexError, KeyError, MemoryError) as e:  # fmt: skip
+    except Exception as e:  # a damaged pickle can fail in any of a dozen ways; all mean a bad file
         raise DataError(f"{path}: cannot unpickle: {type(e).__name__}: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         raise DataError(f"{path}: expected a dict with an 'annotations' list")
@@ -486,7 +502,12 @@ def load_pyskl(
         if s.shape[1] > t:
             log.warning("%s: sample %r has %d frames, keeping the first %d", path, names[i], s.shape[1], t)
         x[i, : min(m, s.shape[0]), : min(t, s.shape[1])] = s[:m, :t]
-    k = num_classes or int(max(labels)) + 1
+    if num_classes is not None:
+        k = num_classes
+    elif all(_NTU_NAME.fullmatch(n) for n in names):  # NTU: 60 or 120 whatever subset this split holds
+        k = 120 if max(labels) >= 60 else 60
+    else:
+        k = int(max(labels)) + 1
     if max(labels) >= k:
         raise DataError(f"{path}: label {max(labels)} is outside {k} classes")
     if v == 25 and c == 3:

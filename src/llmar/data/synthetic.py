@@ -121,6 +121,14 @@ def _forward_kinematics(w: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return pos
 
 
+def _swing(angle, plane) -> np.ndarray:
+    """Rotation vector [..., 3] that turns a hanging bone by ``angle`` degrees towards the horizontal
+    direction ``plane`` (0 forward, 90 outwards to the left, 180 back)."""
+    a, b = np.asarray(angle, dtype=np.float64) * _D, np.asarray(plane, dtype=np.float64) * _D
+    a, b = np.broadcast_arrays(a, b)
+    return np.stack([-a * np.cos(b), np.zeros_like(a), a * np.sin(b)], -1)
+
+
 # -- poses ---------------------------------------------------------------------------------------------
 class _Pose:
     """Bone rotations of a group of samples, as rotation vectors added up from several contributions.
@@ -130,7 +138,9 @@ class _Pose:
     [n, T] (per-sample parameters are [n, 1]).
     """
 
-    def __init__(self, n: int, t: int):
+    def __init__(self, offsets: np.ndarray, t: int):
+        self.offsets = offsets  # [n, V, 3] rest bones, for actions that need to reach a place
+        n = len(offsets)
         self.w = np.zeros((n, t, _V, 3))
         self.lift = np.zeros((n, t))  # extra height of the whole body above the ground (jump flight)
         self.fwd = np.zeros((n, t))  # travel along the body's forward axis (walking, a throwing step)
@@ -142,9 +152,8 @@ class _Pose:
         self.w[..., j, 2] += side * np.asarray(z) * _D
 
     def _swing(self, j: int, side: int, angle, plane) -> None:
-        # turn a hanging bone by `angle` towards direction `plane` (0 forward, 90 outwards, 180 back)
-        b = np.asarray(plane) * _D
-        self._add(j, side, x=-np.asarray(angle) * np.cos(b), z=np.asarray(angle) * np.sin(b))
+        w = _swing(angle, plane) / _D
+        self._add(j, side, x=w[..., 0], z=w[..., 2])
 
     def arm(self, side: int, elev=0.0, plane=0.0, elbow=0.0, elbow_plane=0.0) -> None:
         """Raise the upper arm by ``elev`` towards ``plane``; bend the forearm by ``elbow`` towards
@@ -183,14 +192,29 @@ def _wave(u, p: _Pose, r: Sampler, ri: Sampler, amp) -> str:
     return "both"
 
 
+def _meeting_plane(p: _Pose, elev, plane, elbow, gap) -> np.ndarray:
+    """Forearm plane (deg) at which the left hand, turning inwards from plane 0, first comes within
+    ``gap`` m of the body's midline, for an upper arm raised by ``elev`` towards ``plane`` and an
+    elbow bent by ``elbow`` (all [n, 1]). A 1-degree scan: the first crossing is the clap."""
+    base, off = p.w[:, 0], p.offsets  # resting rotations (constant in time) and bones
+    grid = -np.arange(0.0, 131.0)
+    upper = _rotvec_to_matrix(base[:, _J["elbow_left"]] + _swing(elev, plane)[:, 0])
+    fore = _rotvec_to_matrix(base[:, None, _J["wrist_left"]] + _swing(elbow, grid))  # [n, G, 3, 3]
+    forearm = np.einsum("ngab,nb->nga", fore, off[:, 6] + off[:, 7])
+    hand_x = off[:, None, 4, 0] + np.einsum("nab,ngb->nga", upper, off[:, None, 5] + forearm)[..., 0]
+    first = np.argmax(hand_x < gap, axis=1)  # 0 when it never gets there: then the most inward plane
+    first = np.where((hand_x < gap).any(1), first, len(grid) - 1)
+    return grid[first][:, None]
+
+
 def _clap(u, p, r, ri, amp) -> str:
     t0, t1 = r(0.0, 0.1), r(0.12, 0.25)
     t3 = r(0.8, 0.97)
     t2 = t3 - r(0.06, 0.12)
     up = _keys(u, [t0, t1, t2, t3], [0, 1, 1, 0])
-    close = 0.5 - 0.5 * np.cos(2 * np.pi * ri(3, 6) * _window(u, t1, t2))
-    elev, plane, elbow = amp * r(50, 75), r(0, 20), r(45, 70)
-    open_, shut = r(-20, 0), r(-80, -70)
+    close = _ramp(0.5 - 0.5 * np.cos(2 * np.pi * ri(2, 5) * _window(u, t1, t2)), 0.0, 0.8)  # hands rest together briefly
+    elev, plane, elbow = amp * r(50, 75), r(-5, 12), r(55, 80)
+    open_, shut = r(-20, 0), _meeting_plane(p, elev, plane, elbow, gap=r(0.02, 0.035))
     for side in (1, -1):
         p.arm(side, elev=up * elev, plane=plane, elbow=up * elbow, elbow_plane=open_ + (shut - open_) * close)
     return "both"
@@ -292,8 +316,9 @@ def _bow(u, p, r, ri, amp) -> str:
 def _walk(u, p, r, ri, amp) -> str:
     t0, t3 = r(0.0, 0.08), r(0.92, 1.0)
     env = _keys(u, [t0, t0 + 0.12, t3 - 0.12, t3], [0, 1, 1, 0])
-    phase = 2 * np.pi * r(1.2, 2.5) * _window(u, t0, t3)
-    hip, knee, arm = amp * r(18, 28), amp * r(35, 60), amp * r(15, 30)
+    cycles = r(1.0, 2.0)
+    phase = 2 * np.pi * cycles * _window(u, t0, t3)
+    hip, knee, arm = amp * r(14, 22), amp * r(35, 60), amp * r(15, 30)
     elbow = r(10, 35)
     for side, shift in ((1, 0.0), (-1, np.pi)):
         ph = phase + shift
@@ -301,8 +326,8 @@ def _walk(u, p, r, ri, amp) -> str:
         p.arm(side, elev=-env * arm * np.sin(ph), plane=0, elbow=env * elbow)
     p.spine(twist=env * r(3, 8) * np.sin(phase))
     # about two steps per gait cycle, each roughly twice the leg length times the sine of the hip swing
-    stride = 2 * 2 * 0.85 * np.sin(hip * _D) * r(1.2, 2.5)
-    p.fwd = stride * _ramp(u, t0, t3) * 0.9
+    distance = 2 * 2 * 0.85 * np.sin(hip * _D) * cycles
+    p.fwd = distance * (_ramp(u, t0, t3) - 0.5)  # centred on the sample's place, to stay in view
     return "none"
 
 
@@ -311,12 +336,12 @@ def _sit_down(u, p, r, ri, amp) -> str:
     t2 = t0 + r(0.4, 0.6)
     t1 = (t0 + t2) / 2
     ts = [t0, t1, t2, np.minimum(t2 + 0.1, 1.0)]
-    hip, knee = amp * r(80, 95), amp * r(80, 100)
+    hip, knee = r(80, 95), r(80, 100)  # a chair is a chair: vigour changes the lean, not the seat
     for side in (1, -1):
         p.leg(side, hip=_keys(u, ts, [0, 0.5 * hip, hip, hip]), knee=_keys(u, ts, [0, 0.5 * knee, knee, knee]))
         p.arm(side, elev=_keys(u, ts, [0, r(20, 45), r(15, 35), r(15, 35)]), plane=10,
               elbow=_keys(u, ts, [0, 30, r(40, 70), r(40, 70)]))
-    p.spine(bend=_keys(u, ts, [0, r(20, 35), r(5, 15), r(0, 10)]))
+    p.spine(bend=_keys(u, ts, [0, amp * r(20, 35), r(5, 15), r(0, 10)]))
     return "both"
 
 
@@ -325,11 +350,11 @@ def _stand_up(u, p, r, ri, amp) -> str:
     t1 = t0 + r(0.1, 0.2)  # leaning forward, weight over the feet
     t2 = t1 + r(0.25, 0.4)
     ts = [t0, t1, t2]
-    hip, knee = amp * r(80, 95), amp * r(80, 100)
+    hip, knee = r(80, 95), r(80, 100)  # a chair is a chair: vigour changes the lean, not the seat
     for side in (1, -1):
         p.leg(side, hip=_keys(u, ts, [hip, hip + 5, 0]), knee=_keys(u, ts, [knee, knee, 0]))
         p.arm(side, elev=_keys(u, ts, [r(15, 35), r(30, 60), 0]), plane=10, elbow=_keys(u, ts, [r(40, 70), 30, 10]))
-    p.spine(bend=_keys(u, ts, [r(0, 10), r(30, 45), 0]))
+    p.spine(bend=_keys(u, ts, [r(0, 10), amp * r(30, 45), 0]))
     return "both"
 
 
@@ -339,7 +364,7 @@ def _raise_both_arms(u, p, r, ri, amp) -> str:
     t2 = t1 + r(0.1, 0.3)
     t3 = np.minimum(t2 + r(0.15, 0.3), 1.0)
     up = _keys(u, [t0, t1, t2, t3], [0, 1, 1, r(0.0, 0.6)])
-    elev, plane, elbow = amp * r(145, 175), r(10, 90), r(5, 25)
+    elev, plane, elbow = amp * r(145, 175), r(10, 90), r(0, 15)
     for side in (1, -1):
         p.arm(side, elev=up * elev, plane=plane, elbow=up * elbow)
     return "both"
@@ -393,8 +418,8 @@ def make_synthetic_dataset(
 ) -> SkeletonDataset:
     """Procedural NTU-25 skeleton actions: ``repeats`` samples of each of the :data:`CLASSES` per subject.
 
-    Lengths are drawn in ``num_frames`` (inclusive) and include a short idle lead-in; the last
-    ``test_subjects`` subjects form the ``test`` split. ``noise`` is the per-coordinate standard
+    Lengths are drawn in ``num_frames`` (inclusive) and include a short idle lead-in and tail; the
+    last ``test_subjects`` subjects form the ``test`` split. ``noise`` is the per-coordinate standard
     deviation of the Gaussian joint noise in metres (the default gives about 1 cm per joint).
     The result is the same, byte for byte, for the same arguments.
     """
@@ -421,13 +446,14 @@ def make_synthetic_dataset(
     right_handed = rng.random(num_subjects) < 0.8
     pace = rng.normal(0.0, 0.12, num_subjects)
     vigour = rng.uniform(0.85, 1.15, num_subjects)[:, None] * rng.normal(1.0, 0.07, (num_subjects, n_cls))
-    rest = rng.uniform((4, 5, -1, -5, 0), (12, 20, 5, 5, 6), (num_subjects, 5))  # arm out, elbow, lean, head, knee
+    rest = rng.uniform((4, 5, -2, -5, 0), (12, 20, 3, 5, 6), (num_subjects, 5))  # arm out, elbow, lean, head, knee
 
     # samples
     size = scale[subj] * rng.normal(1.0, 0.01, n)
     dur = np.clip(_DURATION[cls] + pace[subj] + rng.normal(0.0, 0.15, n), 0.0, 1.0)
     lengths = lo + np.round((hi - lo) * dur).astype(np.int64)
     lead = np.floor(rng.random(n) * 0.2 * lengths).astype(np.int64)
+    tail = np.floor(rng.random(n) * 0.1 * lengths).astype(np.int64)  # a few still frames after the end
     warp = rng.uniform(-0.6, 0.6, n)
     dominant = rng.random(n) < 0.8
     mirrored = np.where(dominant, right_handed[subj], ~right_handed[subj])  # active side is the right
@@ -437,10 +463,10 @@ def make_synthetic_dataset(
     place = rng.uniform((-0.5, 0.6, 2.6), (0.5, 1.0, 3.6), (n, 3))  # x, camera height, depth
     sway = rng.uniform((0.15, 0.0, 0.2, 0.0), (0.4, 2 * np.pi, 0.5, 2 * np.pi), (n, 4))  # freq, phase x2
 
-    # phase of the action at each frame: held at 0 during the lead-in, time-warped, held at 1 at the end
+    # phase of the action at each frame: held at 0 during the lead-in, time-warped, held at 1 in the tail
     t_max = int(lengths.max())
     t = np.arange(t_max, dtype=np.float64)
-    s = np.clip((t - lead[:, None]) / np.maximum(lengths - lead - 1, 1)[:, None], 0.0, 1.0)
+    s = np.clip((t - lead[:, None]) / np.maximum(lengths - lead - tail - 1, 1)[:, None], 0.0, 1.0)
     u = s + warp[:, None] * np.sin(2 * np.pi * s) / (2 * np.pi)
     sec = t / FPS
 
@@ -448,7 +474,7 @@ def make_synthetic_dataset(
     pos = np.empty((n, t_max, _V, 3))
     for k, action in enumerate(_ACTIONS):
         idx = np.flatnonzero(cls == k)
-        p = _Pose(len(idx), t_max)
+        p = _Pose(offsets[idx], t_max)
         re = rest[subj[idx]]
         for side in (1, -1):  # resting posture, then a little idle sway
             p.arm(side, elev=re[:, 0:1], plane=90, elbow=re[:, 1:2])
@@ -479,7 +505,7 @@ def make_synthetic_dataset(
     pos += rng.normal(0.0, noise, pos.shape) if noise > 0 else 0.0
     pos *= (t[None, :] < lengths[:, None])[..., None, None]  # zero padding after each sample's end
 
-    names = np.array([f"S{s + 1:03d}_A{c + 1:02d}_R{q + 1:02d}" for s, c, q in zip(subj, cls, rep)])
+    names = np.array([f"S{s + 1:03d}_A{c + 1:02d}_R{q + 1:02d}" for s, c, q in zip(subj, cls, rep, strict=True)])
     split = np.where(subj >= num_subjects - test_subjects, "test", "train")
     return SkeletonDataset(
         x=pos.astype(np.float32)[:, None],

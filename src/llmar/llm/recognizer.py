@@ -163,7 +163,7 @@ class LLMActionRecognizer(nn.Module):
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=1)
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        cache = out.past_key_values
+        cache = out.cache
         b, device = ids.shape[0], ids.device
         width = max(len(c) for c in class_ids)
         cls = torch.full((len(class_ids), width), self.pad_id, dtype=torch.long, device=device)
@@ -186,7 +186,7 @@ class LLMActionRecognizer(nn.Module):
             full_mask = torch.cat([attn.repeat_interleave(kc, 0), torch.ones_like(inp)], dim=1)
             positions = prompt_len.repeat_interleave(kc)[:, None] + torch.arange(width - 1, device=device)
             logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=full_mask, position_ids=positions,
-                              past_key_values=chunk_cache, use_cache=True).logits.float()
+                              cache=chunk_cache, use_cache=True).logits.float()
             logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
             logp = logp * chunk_mask_rows(cls_mask[start : start + kc], b)
             rest.append(logp.sum(-1).reshape(b, kc))
