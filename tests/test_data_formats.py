@@ -69,6 +69,15 @@ def test_round_trip_memory_maps_x(tmp_path, shape, layout):
     assert_same(ds, load_npz(path, mmap=False))
 
 
+def test_samples_of_a_memmap_are_writable_copies(tmp_path):
+    ds = make_dataset()
+    back = load_npz(save_npz(ds, tmp_path / "d.npz"))
+    seq = back.sample(2)
+    assert seq.flags.writeable and not np.shares_memory(seq, back.x)
+    seq[:] = 0  # must not touch the file
+    np.testing.assert_array_equal(back.sample(2), ds.x[2, :, : ds.lengths[2]])
+
+
 def test_ntu_layout_comes_back_as_the_registered_one(tmp_path):
     back = load_npz(save_npz(make_dataset(), tmp_path / "d.npz"))
     assert back.layout is NTU25

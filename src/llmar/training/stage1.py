@@ -24,6 +24,15 @@ def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.T
     return weight[pick].clone()
 
 
+def sync_codebook(codebook, accelerator) -> None:
+    """Resets change parameters outside the optimizer: give every process rank 0's codebook."""
+    if accelerator.num_processes > 1:
+        import torch.distributed as dist
+
+        for t in (codebook.codes.data, codebook.usage):
+            dist.broadcast(t, src=0)
+
+
 def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0) -> None:
     cfg = vqvae.cfg
     opt = torch.optim.AdamW(vqvae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -33,6 +42,13 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
     g = torch.Generator().manual_seed(seed)
     embeddings = embeddings.to(accelerator.device)
     batch_rows = min(len(embeddings), max(cfg.num_codes, 512))
+    with torch.no_grad():  # start the codebook on real encoder outputs instead of tiny random codes
+        first = next(iter(loader_p))
+        z, mask = accelerator.unwrap_model(model).encode(first["x"])
+        codebook = accelerator.unwrap_model(model).codebook
+        codebook.usage.zero_()
+        codebook.reset_dead_codes(z[mask].flatten(0, 1))
+        sync_codebook(codebook, accelerator)
     step = 0
     bar = tqdm(total=total, desc="stage 1: action VQ-VAE", disable=not accelerator.is_main_process, unit="step")
     for epoch in range(cfg.epochs):
@@ -55,7 +71,9 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
                 logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch)
         if last_z is not None and epoch < cfg.epochs - 1:
             # codes nobody picks are wasted vocabulary: re-seed them from current encoder outputs
-            reset = accelerator.unwrap_model(model).codebook.reset_dead_codes(last_z.flatten(0, 1))
+            codebook = accelerator.unwrap_model(model).codebook
+            reset = codebook.reset_dead_codes(last_z.flatten(0, 1))
+            sync_codebook(codebook, accelerator)
             if reset:
                 logger.log("stage1", step, dead_codes_reset=int(reset))
     bar.close()
