@@ -306,3 +306,27 @@ def test_pyskl_not_a_pickle_and_one_frame(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         ds = load_pyskl(tmp_path / "short.pkl")
     assert "S001C002P002R001A050" not in ds.names and "only 1 frame" in caplog.text
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_pyskl_pickle_protocols_and_numpy_scalars(tmp_path, protocol):
+    kp = np.arange(2 * 5 * 25 * 3, dtype=np.float32).reshape(2, 5, 25, 3)
+    ann = {"frame_dir": "S001C001P001R001A010", "label": np.int64(9), "total_frames": np.int64(5), "keypoint": kp}
+    with open(tmp_path / "p.pkl", "wb") as f:
+        pickle.dump({"split": {"xsub_train": ["S001C001P001R001A010"]}, "annotations": [ann]}, f, protocol=protocol)
+    ds = load_pyskl(tmp_path / "p.pkl")
+    assert list(ds.y) == [9] and ds.classes[9] == "clapping"
+    np.testing.assert_array_equal(ds.x[0], kp)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this must not run",))
+
+
+def test_pyskl_runs_no_code(tmp_path, capsys):
+    with open(tmp_path / "evil.pkl", "wb") as f:
+        pickle.dump({"split": {}, "annotations": [_Evil()]}, f)
+    with pytest.raises(DataError, match="builtins.print is not allowed"):
+        load_pyskl(tmp_path / "evil.pkl")
+    assert "must not run" not in capsys.readouterr().out

@@ -255,3 +255,14 @@ def test_class_count_inferred_and_ntu60_leaves_out_ntu120(tmp_path):
     assert len(ds.classes) == 120 and list(ds.y) == [0, 60]
     ds60 = load_ntu_raw(tmp_path, num_classes=60)
     assert len(ds60.classes) == 60 and list(ds60.names) == ["S001C001P001R001A001"]
+
+
+@needs_raw
+def test_long_sequences_are_cut_to_max_frames(caplog):
+    with caplog.at_level(logging.WARNING, logger="llmar.data.ntu"):
+        ds = load_ntu_raw(RAW, max_frames=60)
+    assert ds.x.shape[2] == 60
+    np.testing.assert_array_equal(ds.lengths, np.minimum([68, 97, 147, 72, 51, 110, 87, 72, 53, 69], 60))
+    assert "S001C002P003R002A013" in caplog.text and "keeping the first 60" in caplog.text
+    full = load_ntu_raw(RAW)
+    np.testing.assert_array_equal(ds.x, full.x[:, :, :60])

@@ -74,6 +74,10 @@ def cmd_eval(args) -> int:
 
     metrics = evaluate_run(args.run_dir, args.out)
     _print_metrics(metrics, f"evaluation of {args.run_dir}")
+    if args.html:
+        from llmar.evaluation.html_report import report_for_saved_run
+
+        console.print(f"HTML report: [bold]{report_for_saved_run(args.run_dir, metrics, args.out)}[/bold]")
     if args.json:
         print(json.dumps({k: v for k, v in metrics.items() if k != "confusion_matrix"}, indent=2))
     return 0
@@ -127,6 +131,49 @@ def cmd_tokenize(args) -> int:
     return 0
 
 
+def cmd_viz(args) -> int:
+    from llmar.data.layout import get_layout
+    from llmar.evaluation.viz import animate_skeleton, layout_for
+
+    samples = read_skeleton_file(args.file)
+    if not 0 <= args.sample < len(samples):
+        console.print(f"[red]{args.file} has {len(samples)} sample(s); --sample {args.sample} is out of range[/red]")
+        return 2
+    name, arr = samples[args.sample]
+    label = sentence = None
+    if args.run:
+        from llmar.api import Recognizer
+
+        rec = Recognizer.from_pretrained(args.run)
+        pred = rec.predict(arr, top_k=1)
+        label, sentence, layout = f"{pred.label} ({pred.top[0][1]:.2f})", pred.sentence, rec.layout
+    else:
+        layout = get_layout(args.layout) if args.layout else layout_for(arr.shape[2])
+    out = animate_skeleton(arr, layout, args.out, title=name, sentence=sentence, label=label, fps=args.fps)
+    console.print(f"wrote {out}" + (f" (predicted: {label})" if label else ""))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from llmar.config import Config
+    from llmar.projection.export import export_tokenizer_onnx, exported_with
+    from llmar.projection.vqvae import ActionVQVAE
+
+    run = Path(args.run_dir)
+    proj = next((d for d in (run / "projection", run / "stage1", run) if (d / "model.safetensors").is_file()), None)
+    if proj is None:
+        raise FileNotFoundError(f"{run}: no trained projection (projection/, stage1/ or model.safetensors)")
+    data = Config.load(run / "config.yaml").data if (run / "config.yaml").is_file() else None
+    num_frames = args.num_frames or (data.num_frames if data else 64)
+    max_bodies = args.max_bodies or (data.max_bodies if data else 2)
+    vqvae = ActionVQVAE.from_pretrained(proj).eval()
+    out = export_tokenizer_onnx(vqvae, args.out, num_frames=num_frames, max_bodies=max_bodies, exporter=args.exporter)
+    shape = f"batch x {max_bodies} x {num_frames} x {vqvae.layout.num_joints} x {vqvae.in_channels}"
+    console.print(f"wrote {out} (input {shape}, exporter {exported_with(out).get('exporter')}, "
+                  "checked with onnxruntime)")
+    return 0
+
+
 def cmd_data_prepare(args) -> int:
     from llmar.data.ntu import prepare_ntu
 
@@ -167,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--out", default=None, help="report folder (default RUN_DIR/eval)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--html", action="store_true", help="also write a self-contained report.html with animated samples")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("predict", help="top-5 classes for skeleton files (.skeleton, .npz, .npy, NW-UCLA .json)")
@@ -182,6 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("files", nargs="+")
     s.set_defaults(func=cmd_tokenize)
+
+    s = sub.add_parser("viz", help="animate a skeleton file (.gif, .mp4 with ffmpeg, or a .png strip)")
+    s.add_argument("file")
+    s.add_argument("--out", required=True, help="output .gif, .mp4 or .png")
+    s.add_argument("--run", default=None, metavar="RUN_DIR", help="also predict: show the label and action sentence")
+    s.add_argument("--sample", type=int, default=0, help="which sample of a multi-sample file (default 0)")
+    s.add_argument("--layout", default=None, help="joint layout name (default: from the run, or by joint count)")
+    s.add_argument("--fps", type=int, default=15)
+    s.set_defaults(func=cmd_viz)
+
+    s = sub.add_parser("export", help="export a run's skeleton tokenizer (stage 1) to ONNX")
+    s.add_argument("run_dir")
+    s.add_argument("--out", required=True, help="output .onnx")
+    s.add_argument("--num-frames", type=int, default=None, help="clip length (default: the run's data.num_frames)")
+    s.add_argument("--max-bodies", type=int, default=None, help="bodies per clip (default: the run's data.max_bodies)")
+    s.add_argument("--exporter", default="auto", choices=["auto", "dynamo", "torchscript"])
+    s.set_defaults(func=cmd_export)
 
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     s = data.add_parser("prepare", help="parse a raw dataset once into a generic .npz")

@@ -37,7 +37,7 @@ class ProjectionConfig:
     temporal_downsample: int = 4  # 64 frames -> 16 tokens per body
     curvature: float = 1.0
     learn_curvature: bool = False
-    clip_norm: float | None = 1.0  # cap encoder output norm before the ball: far out, central codes win all
+    clip_norm: float | None = None  # optional cap on encoder output norms before the map to the ball
     codebook_weight: float = 1.0
     commitment_weight: float = 0.25
     mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows

@@ -278,11 +278,13 @@ def load_npz(path: str | Path, mmap: bool = True, check: bool | None = None) -> 
             names=None if names is None else np.atleast_1d(names),
             source=str(path),
         )
+    except DataError:
+        raise
     except (TypeError, ValueError) as e:
-        if isinstance(e, DataError):
-            raise
         raise DataError(f"{path}: malformed arrays: {e}") from None
-    if check if check is not None else (not isinstance(x, np.memmap) or x.nbytes <= _CHECK_FINITE_BYTES):
+    if check is None:
+        check = not isinstance(x, np.memmap) or x.nbytes <= _CHECK_FINITE_BYTES
+    if check:
         check_finite(ds.x, ds.names, str(path))
     return ds
 
@@ -430,6 +432,71 @@ def _pick_split(split: dict, benchmark: str | None, path: Path) -> tuple[dict[st
     return tags, benchmark
 
 
+# The only globals a PYSKL/MMAction2 annotation pickle needs: numpy arrays, dtypes and scalars
+_PICKLE_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+     ("numpy._core.numeric", "_frombuffer"), ("collections", "OrderedDict"),
+     ("_codecs", "encode")}  # fmt: skip  # protocol 2 (mmcv's default) pickles bytes as encode(str, "latin1")
+
+
+class _AnnotationUnpickler(pickle._Unpickler):
+    """Unpickles containers and plain numpy arrays only, so no other code can run, and checks numpy
+    state before applying it (a damaged dtype state crashes numpy itself). The pure-Python
+    unpickler is the one that lets each BUILD be checked; big arrays still load as bulk bytes."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in an annotation file")
+        if name == "scalar":
+            return _checked_scalar
+        if name == "encode":
+            return _latin1_bytes
+        return super().find_class(module, name)
+
+    def load_build(self) -> None:
+        state, inst = self.stack[-1], self.stack[-2]
+        if isinstance(inst, np.dtype):  # legit pickles carry the dtype's own state: nothing to apply
+            if type(state) is not tuple or state != inst.__reduce__()[2]:
+                raise pickle.UnpicklingError(f"damaged dtype state {state!r}")
+            self.stack.pop()
+            return
+        if isinstance(inst, np.ndarray):
+            _check_array_state(state)
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def _check_array_state(state) -> None:
+    ok = type(state) is tuple and len(state) == 5
+    if ok:
+        _, shape, dtype, _, raw = state
+        ok = (
+            isinstance(dtype, np.dtype) and not dtype.hasobject and isinstance(raw, (bytes, bytearray))
+            and type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape)
+            and len(raw) == int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        )  # fmt: skip
+    if not ok:
+        raise pickle.UnpicklingError("damaged array state")
+
+
+def _latin1_bytes(text, encoding="utf-8"):
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("unexpected _codecs.encode call")
+    return text.encode("latin1")
+
+
+def _checked_scalar(dtype, data=None):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, bytes) or len(data) != dtype.itemsize:
+        raise pickle.UnpicklingError("damaged numpy scalar")
+    return np.frombuffer(data, dtype=dtype)[0]
+
+
 def load_pyskl(
     path: str | Path,
     benchmark: str | None = None,
@@ -442,12 +509,14 @@ def load_pyskl(
     total_frames, keypoint [M, T, V, C]}]}). Labels are 0-based.
 
     ``benchmark`` picks the ``<benchmark>_train``/``_val`` lists (default xsub when present); samples
-    in neither are dropped. ``keypoint_score`` is ignored. Pickles can run code: load trusted files.
+    in neither are dropped. ``keypoint_score`` is ignored. Only containers and numpy arrays are
+    unpickled (nothing else can run). ``num_classes`` defaults to 60 or 120 for NTU sample names,
+    else the largest label + 1.
     """
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            data = pickle.load(f)
+            data = _AnnotationUnpickler(f).load()
     except Exception as e:  # a damaged pickle can fail in any of a dozen ways; all mean a bad file
         raise DataError(f"{path}: cannot unpickle: {type(e).__name__}: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):

@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -179,6 +178,8 @@ class NtuBody:
 
 @dataclass
 class NtuSkeleton:
+    """One parsed file: its name, the frame count its header announces, and the bodies seen."""
+
     name: str
     num_frames: int
     bodies: list[NtuBody]
@@ -369,31 +370,26 @@ def _select(files: list[Path], num_classes: int | None, missing_file) -> tuple[l
     return files, infos, num_classes
 
 
-def _process(path: Path, max_frames: int) -> tuple[np.ndarray | None, str | None, bool]:
+def _process(path: Path) -> tuple[np.ndarray | None, str | None, bool]:
     """Worker: (sequence, problem, is_error). Errors travel back as text so the parent applies on_error."""
     try:
-        seq = load_ntu_sample(path)
+        return load_ntu_sample(path), None, False
     except MissingSkeleton as e:
         return None, str(e), False
     except DataError as e:
         return None, str(e), True
-    if seq.shape[1] > max_frames:
-        log.warning("%s: %d frames, keeping the first %d", path, seq.shape[1], max_frames)
-        seq = seq[:, :max_frames]
-    return seq, None, False
 
 
-def _parsed(files: list[Path], max_frames: int, workers: int, progress: bool) -> Iterator[tuple]:
-    fn = partial(_process, max_frames=max_frames)
+def _parsed(files: list[Path], workers: int, progress: bool) -> Iterator[tuple]:
     bar = tqdm(total=len(files), desc="parsing NTU skeletons", unit="file", disable=not progress)
     with bar:
         if workers <= 1:
             for f in files:
-                yield fn(f)
+                yield _process(f)
                 bar.update()
         else:
             with Pool(workers) as pool:
-                for out in pool.imap(fn, files, chunksize=16):
+                for out in pool.imap(_process, files, chunksize=16):
                     yield out
                     bar.update()
 
@@ -401,7 +397,7 @@ def _parsed(files: list[Path], max_frames: int, workers: int, progress: bool) ->
 def _collect(files, infos, x_out, benchmark, num_classes, max_frames, workers, on_error, min_frames, progress):
     """Parse ``files`` into consecutive rows of ``x_out``; returns the kept samples' metadata."""
     lengths, labels, split, names = [], [], [], []
-    parsed = _parsed(files, max_frames, workers, progress)
+    parsed = _parsed(files, workers, progress)
     try:
         for path, info, (seq, problem, is_error) in zip(files, infos, parsed, strict=True):
             if is_error and on_error == "raise":
@@ -412,6 +408,9 @@ def _collect(files, infos, x_out, benchmark, num_classes, max_frames, workers, o
             if seq.shape[1] < max(min_frames, 1):
                 log.warning("skipping %s: only %d frame(s) after denoising", path, seq.shape[1])
                 continue
+            if seq.shape[1] > max_frames:
+                log.warning("%s: %d frames, keeping the first %d", path, seq.shape[1], max_frames)
+                seq = seq[:, :max_frames]
             x_out[len(lengths), :, : seq.shape[1]] = seq
             lengths.append(seq.shape[1])
             labels.append(info.action - 1)

@@ -63,8 +63,10 @@ def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int
 def make_loader(ds: SkeletonDataset, indices: np.ndarray, cfg: Config, train: bool, batch_size: int) -> DataLoader:
     clips = SkeletonClips(ds, indices, cfg.data, train=train, seed=cfg.train.seed)
     sampler = EpochShuffleSampler(len(clips), cfg.train.seed, shuffle=train)
+    # its own generator: every new iterator draws a worker seed, and drawn from the global RNG that would
+    # shift the dropout masks of a resumed run (its iterator starts mid-epoch, after the RNG was restored)
     return DataLoader(clips, batch_size=batch_size, sampler=sampler, num_workers=cfg.data.num_workers,
-                      drop_last=False, persistent_workers=False)
+                      drop_last=False, persistent_workers=False, generator=torch.Generator().manual_seed(cfg.train.seed))
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:

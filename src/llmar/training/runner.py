@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import time
 from pathlib import Path
@@ -26,7 +27,10 @@ def peak_rss_gb() -> float:
 
 
 def make_accelerator(cfg: Config) -> Accelerator:
-    return Accelerator(gradient_accumulation_steps=cfg.train.grad_accum, mixed_precision=cfg.train.mixed_precision)
+    # cpu=True on a machine without GPUs: only then does accelerate join the processes of a `torchrun`/
+    # `accelerate launch --multi_gpu` run (gloo); otherwise each process would train alone.
+    return Accelerator(gradient_accumulation_steps=cfg.train.grad_accum, mixed_precision=cfg.train.mixed_precision,
+                       cpu=not torch.accelerator.is_available())
 
 
 def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
@@ -79,7 +83,7 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
     stage1_dir = run_dir / "stage1"
     train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
-    if resume and (stage1_dir / "model.safetensors").exists():
+    if resume and (stage1_dir / "model.safetensors").exists() and (stage1_dir / "config.json").exists():
         vqvae = ActionVQVAE.from_pretrained(stage1_dir)
         accelerator.print(f"stage 1 already done: loaded {stage1_dir}")
     else:
@@ -95,6 +99,8 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
         accelerator.wait_for_everyone()
         vqvae = ActionVQVAE.from_pretrained(stage1_dir)  # every rank continues from identical weights
     vqvae.eval()
+    # stage 2 starts from the same random state (LoRA init, dropout) whether stage 1 ran or was loaded
+    seed_everything(cfg.train.seed + 1)
     llm = attach_finetuning(llm, cfg)
     model = LLMActionRecognizer(cfg.llm, vqvae, llm, tokenizer, ds.classes)
     if cfg.llm.entry == "snap":
@@ -112,13 +118,28 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     return metrics
 
 
+def debug_dump(model, accelerator, **arrays) -> None:
+    """With LLMAR_DEBUG_DUMP=DIR set, every process writes DIR/rank{i}.pt: its trainable weights (LoRA and
+    the projection), the whole VQ-VAE and the given arrays (the distributed and resume tests compare them)."""
+    out = os.environ.get("LLMAR_DEBUG_DUMP")
+    if not out:
+        return
+    model = accelerator.unwrap_model(model)
+    state = {"trainable": {n: p.detach().float().cpu().clone() for n, p in model.named_parameters() if p.requires_grad},
+             "vqvae": {k: v.detach().float().cpu().clone() for k, v in model.vqvae.state_dict().items()},
+             **{k: np.asarray(v) for k, v in arrays.items()}}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    torch.save(state, Path(out) / f"rank{accelerator.process_index}.pt")
+
+
 def evaluate_model(model, ds, test_idx, cfg, accelerator) -> dict:
     from llmar.training.stage2 import score_loader
 
     loader = make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size)
     start = time.time()
-    scores, labels, _ = score_loader(model, loader, accelerator)
+    scores, labels, indices = score_loader(model, loader, accelerator)
     seconds = time.time() - start
+    debug_dump(model, accelerator, scores=scores, labels=labels, indices=indices)
     metrics = classification_metrics(scores, labels, ds.classes)
     metrics.update({"eval_seconds": seconds, "eval_samples_per_second": len(labels) / max(seconds, 1e-9)})
     return metrics

@@ -67,7 +67,10 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
     """
     tc = cfg.train
     opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
-    steps = total_steps(cfg, len(loader))
+    # the loader is prepared first: with N processes each one sees 1/N of the batches, so an epoch has
+    # len(ploader) of them, and that is what the schedule and train.max_steps count
+    ploader = accelerator.prepare(loader)
+    steps = total_steps(cfg, len(ploader))
     warmup = max(1, int(steps * tc.warmup_ratio))
 
     def schedule(s: int) -> float:  # linear warm-up, cosine decay
@@ -81,7 +84,9 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
         progress = load_checkpoint(last, model, opt, sched)
         accelerator.print(f"resumed from {last} (step {progress['step']}, epoch {progress['epoch']})")
-    pmodel, popt, ploader, psched = accelerator.prepare(model, opt, loader, sched)
+    # the scheduler is stepped by hand once per optimizer step: accelerate's wrapper would step it once per
+    # process, which runs the schedule N times too fast unless every step count above is multiplied by N
+    pmodel, popt = accelerator.prepare(model, opt)
     step = progress["step"]
     bar = tqdm(total=steps, initial=step, desc="stage 2: LLM + LoRA", disable=not accelerator.is_main_process,
                unit="step")
@@ -92,6 +97,7 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
             break
         set_epoch(ploader, epoch)
         pmodel.train()
+        model.vqvae.eval()  # frozen: in training mode its codebook would update usage statistics per process
         skip = progress["batch"] if epoch == progress["epoch"] else 0
         batches = accelerator.skip_first_batches(ploader, skip) if skip else ploader
         for batch_index, batch in enumerate(batches, start=skip):
@@ -99,9 +105,10 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
                 loss = pmodel(batch["x"], batch["y"])
                 accelerator.backward(loss)
                 popt.step()
-                psched.step()
+                if accelerator.sync_gradients and not accelerator.optimizer_step_was_skipped:
+                    sched.step()
                 popt.zero_grad(set_to_none=True)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if not accelerator.sync_gradients:
                 continue
             step += 1
@@ -109,7 +116,7 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
             bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
             if step % tc.log_every == 0 or step == steps:
                 logger.log("stage2", step, loss=float(np.mean(losses[-tc.log_every:])),
-                           lr=psched.get_last_lr()[0], epoch=epoch)
+                           lr=sched.get_last_lr()[0], epoch=epoch)
             at_end_of_epoch = batch_index + 1 == len(ploader)
             progress = {"step": step, "epoch": epoch + 1 if at_end_of_epoch else epoch,
                         "batch": 0 if at_end_of_epoch else batch_index + 1}

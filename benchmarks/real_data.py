@@ -1,0 +1,117 @@
+"""Real-data benchmark: LLM-AR against the in-project CTR-GCN baseline, and the paper's ablations.
+
+    python benchmarks/real_data.py nw_ucla --models llmar gcn --seeds 0 1 2
+    python benchmarks/real_data.py nw_ucla --ablations --seeds 0
+    python benchmarks/real_data.py florence3d --models llmar gcn --folds 10
+
+Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
+directory under runs/bench/, and appends one JSON line per run to docs/results/<dataset>.jsonl;
+the summary table (mean and standard deviation over seeds/folds) is printed as markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from llmar.config import Config
+from llmar.training.runner import train
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    ("nw_ucla", "llmar"): "configs/nw_ucla.yaml",
+    ("nw_ucla", "gcn"): "configs/nw_ucla_gcn.yaml",
+    ("florence3d", "llmar"): "configs/florence3d.yaml",
+    ("florence3d", "gcn"): "configs/florence3d.yaml",
+}
+# The paper's ablation rows (METHOD.md), as config overrides of the full model.
+ABLATIONS = {
+    "full model": [],
+    "no bias terms": ["projection.mmd_weight=0", "projection.zipf_weight=0", "projection.context_weight=0"],
+    "without Zipf": ["projection.zipf_weight=0"],
+    "without context-sensitivity": ["projection.context_weight=0"],
+    "without MMD alignment": ["projection.mmd_weight=0"],
+    "continuous features (no quantization)": ["llm.entry=continuous"],
+    "Euclidean codebook": ["projection.codebook=euclidean"],
+    "full fine-tuning instead of LoRA": ["llm.finetune=full", "train.lr=5e-5"],
+}
+ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
+
+
+def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict) -> dict:
+    cfg = Config.load(REPO / CONFIGS[(dataset, model)], overrides + [f"train.seed={seed}"])
+    cfg.model = model
+    if not Path(cfg.data.path).is_absolute():
+        cfg.data.path = str((REPO / cfg.data.path).resolve())
+    cfg.output_dir = str(REPO / "runs" / "bench" / dataset / f"{tag}_seed{seed}".replace(" ", "_"))
+    start = time.time()
+    _, metrics = train(cfg)
+    row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
+           "wall_seconds": time.time() - start, **extra,
+           **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
+                                      "eval_samples_per_second", "peak_rss_gb", "num_samples")}}
+    out = REPO / "docs" / "results" / f"{dataset}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row))
+    return row
+
+
+def summarise(rows: list[dict]) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["variant"]), []).append(r)
+    lines = ["| model | variant | runs | top-1 % | top-5 % | mean class acc % | train s | infer samples/s | peak RSS GB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+
+    def ms(key, scale=100.0):
+        vals = [scale * r[key] for r in group]
+        return f"{statistics.mean(vals):.1f}" + (f" ± {statistics.stdev(vals):.1f}" if len(vals) > 1 else "")
+
+    for (model, variant), group in groups.items():
+        lines.append(f"| {model} | {variant} | {len(group)} | {ms('top1')} | {ms('top5')} | "
+                     f"{ms('mean_class_accuracy')} | {ms('train_seconds', 1)} | "
+                     f"{ms('eval_samples_per_second', 1)} | {ms('peak_rss_gb', 1)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("dataset", choices=["nw_ucla", "florence3d"])
+    p.add_argument("--models", nargs="+", default=["llmar", "gcn"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--ablations", action="store_true", help="run the paper's ablation rows (llmar only)")
+    p.add_argument("--only", nargs="*", default=None, help="ablation rows to run (names as in ABLATIONS)")
+    p.add_argument("--folds", type=int, default=10, help="Florence 3D: how many leave-one-actor-out folds")
+    p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
+    args = p.parse_args()
+    rows = []
+    if args.ablations:
+        for name, overrides in ABLATIONS.items():
+            if args.only and name not in args.only:
+                continue
+            for seed in args.seeds:
+                rows.append(run_one(args.dataset, "llmar", seed, overrides + args.set, name, {}))
+    else:
+        for model in args.models:
+            for seed in args.seeds:
+                if args.dataset == "florence3d":
+                    for actor in ACTORS[: args.folds]:
+                        split = [f"data.train_split=[{','.join(a for a in ACTORS if a != actor)}]",
+                                 f"data.test_split=[{actor}]"]
+                        rows.append(run_one(args.dataset, model, seed, split + args.set, f"{model} fold {actor}",
+                                            {"fold": actor}))
+                else:
+                    rows.append(run_one(args.dataset, model, seed, args.set, model, {}))
+    if args.dataset == "florence3d":
+        for r in rows:
+            r["variant"] = r["model"]
+    print(summarise(rows))
+
+
+if __name__ == "__main__":
+    main()

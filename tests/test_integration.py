@@ -1,0 +1,62 @@
+"""Integration: the real SmolLM2 weights and real recorded data (NW-UCLA) end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import shared_data
+
+from llmar.cli import main as cli_main
+from llmar.config import Config
+
+pytestmark = pytest.mark.slow
+
+
+def test_cached_safetensors_equal_the_gguf(smollm2_dir):
+    from transformers import AutoModelForCausalLM
+
+    from llmar.llm.loading import SMOLLM2_GGUF, SMOLLM2_PACKAGE, _package_dir
+
+    cached = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32)
+    gguf = AutoModelForCausalLM.from_pretrained(_package_dir(SMOLLM2_PACKAGE), gguf_file=SMOLLM2_GGUF,
+                                                dtype=torch.float32)
+    ids = torch.tensor([[1, 2000, 3000, 4000, 5000]])
+    with torch.no_grad():
+        torch.testing.assert_close(cached(ids).logits, gguf(ids).logits, atol=1e-4, rtol=1e-4)
+
+
+def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
+    root = shared_data("nw_ucla")
+    cfg = Config.load("configs/nw_ucla.yaml", [
+        f"data.path={root}", f"output_dir={tmp_path / 'run'}", "projection.epochs=2", "projection.num_codes=64",
+        "train.max_steps=12", "train.max_train_samples=96", "train.max_test_samples=40", "train.checkpoint_every=6",
+    ])
+    cfg.save(tmp_path / "cfg.yaml")
+    assert cli_main(["train", str(tmp_path / "cfg.yaml")]) == 0
+    run = tmp_path / "run"
+    trained = json.loads((run / "metrics.json").read_text())
+    for name in ("config.yaml", "labels.json", "tokens.json", "projection/model.safetensors",
+                 "adapter/adapter_config.json", "stage1/diagnostics.json", "stage1/zipf.png",
+                 "eval/confusion_matrix.png", "eval/per_class_accuracy.png"):
+        assert (run / name).exists(), name
+    assert trained["num_samples"] == 40
+    assert cli_main(["eval", str(run), "--json"]) == 0
+    out = capsys.readouterr().out
+    evaluated = json.loads(out[out.index("{"):])
+    assert evaluated["top1"] == pytest.approx(trained["top1"]) and evaluated["top5"] == pytest.approx(trained["top5"])
+
+    # prediction on a raw NW-UCLA file through the CLI, as JSON: probabilities sum to <= 1, top-5 distinct
+    sample = sorted((root / "all_sqe").glob("*.json"))[0]
+    assert cli_main(["predict", str(run), str(sample), "--json"]) == 0
+    out = capsys.readouterr().out
+    pred = json.loads(out[out.index("["):])[0]
+    probs = [t["probability"] for t in pred["top"]]
+    assert len({t["class"] for t in pred["top"]}) == 5 and probs == sorted(probs, reverse=True)
+    assert 0 < sum(probs) <= 1 + 1e-6 and pred["sentence"].startswith("<a_")
+    assert cli_main(["tokenize", str(run), str(sample)]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.split("\t")[1].count("<a_") == 16  # 64 frames / 4 = 16 action tokens, one body
+    assert np.isfinite(trained["final_train_loss"])
