@@ -20,6 +20,15 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Math tests on small tensors: one intra-op thread avoids contention on shared cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
     """The real SmolLM2 directory (converted from the GGUF once into the user cache)."""

@@ -8,14 +8,7 @@ import torch
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, QuantizerOutput, soft_assign
 from llmar.projection.hyperbolic import dist, expmap0, tangent_dist
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread avoids contention (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 K, D = 32, 8

@@ -18,14 +18,7 @@ from llmar.projection.hyperbolic import (
     tangent_dist,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread avoids contention (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 CURVATURES = [0.1, 1.0, 3.0]

@@ -8,14 +8,7 @@ import torch
 
 from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, token_statistics, zipf_loss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread avoids contention (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_mmd_small_for_same_distribution_large_for_shifted():

@@ -24,24 +24,33 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def rng_state() -> dict:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():  # dropout on a GPU draws from the device's generator
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
 
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
 
 
-def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict, keep: int = 2) -> Path:
-    """Write ``directory/step_{N}`` atomically and keep only the newest ``keep`` checkpoints."""
+def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict, keep: int = 2,
+                    rng: list[dict] | None = None) -> Path:
+    """Write ``directory/step_{N}`` atomically and keep only the newest ``keep`` checkpoints.
+
+    ``rng`` holds the random state of every process (default: this one's): their dropout streams
+    drift apart as their batches differ in shape."""
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"step_{progress['step']:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=directory))
     try:
         torch.save(
             {"model": trainable_state(model), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng_state()},
+             "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng or [rng_state()]},
             tmp / "state.pt",
         )
         atomic_save_json(progress, tmp / "progress.json")
@@ -61,7 +70,9 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return done[-1] if done else None
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
+def load_checkpoint(path: Path, model, optimizer, scheduler, rank: int = 0) -> dict:
+    """Restore a checkpoint into ``model``/``optimizer``/``scheduler`` and process ``rank``'s random state;
+    returns its progress ``{"step", "epoch", "batch"}``."""
     import json
 
     state = torch.load(path / "state.pt", map_location="cpu", weights_only=False)
@@ -71,5 +82,6 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
-    set_rng_state(state["rng"])
+    rngs = state["rng"]
+    set_rng_state(rngs[rank] if rank < len(rngs) else rngs[0])  # more processes than saved: rank 0's
     return json.loads((path / "progress.json").read_text())

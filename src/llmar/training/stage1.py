@@ -68,7 +68,9 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             if step % 10 == 0 or step == total:
                 values = {k: v.item() for k, v in out.losses.items()}
                 bar.set_postfix(recon=f"{values['recon']:.4f}", total=f"{values['total']:.3f}")
-                logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch)
+                codebook = accelerator.unwrap_model(model).codebook
+                logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch,
+                           codes_in_use=int((~codebook.dead_codes()).sum()))
         if last_z is not None and epoch < cfg.epochs - 1:
             # codes nobody picks are wasted vocabulary: re-seed them from current encoder outputs
             codebook = accelerator.unwrap_model(model).codebook

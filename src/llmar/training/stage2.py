@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate.utils import gather_object
 from tqdm.auto import tqdm
 
 from llmar.config import Config
 from llmar.llm.recognizer import LLMActionRecognizer
-from llmar.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from llmar.training.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
 from llmar.training.data import set_epoch
 
 
@@ -82,7 +83,7 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
     ckpt_dir = run_dir / "checkpoints"
     progress = {"step": 0, "epoch": 0, "batch": 0}
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
-        progress = load_checkpoint(last, model, opt, sched)
+        progress = load_checkpoint(last, model, opt, sched, rank=accelerator.process_index)
         accelerator.print(f"resumed from {last} (step {progress['step']}, epoch {progress['epoch']})")
     # the scheduler is stepped by hand once per optimizer step: accelerate's wrapper would step it once per
     # process, which runs the schedule N times too fast unless every step count above is multiplied by N
@@ -121,9 +122,9 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
             progress = {"step": step, "epoch": epoch + 1 if at_end_of_epoch else epoch,
                         "batch": 0 if at_end_of_epoch else batch_index + 1}
             if step % tc.checkpoint_every == 0 or step >= steps:
-                accelerator.wait_for_everyone()
+                rngs = gather_object([rng_state()])  # every process's random state, for an exact resume
                 if accelerator.is_main_process:
-                    save_checkpoint(ckpt_dir, accelerator.unwrap_model(pmodel), opt, sched, progress)
+                    save_checkpoint(ckpt_dir, accelerator.unwrap_model(pmodel), opt, sched, progress, rng=rngs)
                 accelerator.wait_for_everyone()
             if step >= steps:
                 done = True
