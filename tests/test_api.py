@@ -1,0 +1,62 @@
+"""Recognizer: save_pretrained / from_pretrained symmetry, predict, open vocabulary, generation."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from llmar.api import Recognizer
+from llmar.config import Config
+from llmar.data.layout import NTU25
+from test_recognizer import CLASSES, make_model
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_llm_dir):
+    model = make_model(tiny_llm_dir).eval()
+    cfg = Config()
+    cfg.llm = model.cfg
+    cfg.data.num_frames, cfg.data.max_bodies = 16, 2
+    return Recognizer(cfg, model, NTU25)
+
+
+def skeleton(seed=0, t=40):
+    return np.random.default_rng(seed).normal(size=(t, 25, 3)).astype(np.float32)
+
+
+def test_save_and_reload_give_identical_predictions(recognizer, tmp_path):
+    recognizer.save_pretrained(tmp_path / "run")
+    tokens = json.loads((tmp_path / "run" / "tokens.json").read_text())
+    assert tokens["entry"] == "tokens" and len(tokens["action_tokens"]) == 32
+    loaded = Recognizer.from_pretrained(tmp_path / "run")
+    assert loaded.classes == CLASSES
+    for seed in range(3):
+        a, b = recognizer.predict(skeleton(seed)), loaded.predict(skeleton(seed))
+        assert a.label == b.label and a.sentence == b.sentence
+        np.testing.assert_allclose([p for _, p in a.top], [p for _, p in b.top], atol=1e-5)
+
+
+def test_predict_top_k_and_open_vocabulary(recognizer):
+    pred = recognizer.predict(skeleton(), top_k=3)
+    probs = [p for _, p in pred.top]
+    assert len(pred.top) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+    full = recognizer.predict(skeleton(), top_k=10)
+    assert sum(p for _, p in full.top) == pytest.approx(1.0, abs=1e-5)  # softmax over all names
+    unseen = ["drink water", "eat meal", "brush teeth"]
+    pred = recognizer.predict(skeleton(), classes=unseen)
+    assert {c for c, _ in pred.top} == set(unseen)
+    # scores of open-vocabulary names are the same log-likelihoods the model gives them in a batch
+    scores = recognizer.model.score(recognizer.prepare(skeleton()), recognizer.model.class_token_ids(unseen))[0]
+    assert pred.label == unseen[int(scores.argmax())]
+
+
+def test_prepare_checks_shape_and_generation_maps_to_a_class(recognizer):
+    with pytest.raises(ValueError, match="20 joints"):
+        recognizer.prepare(np.zeros((10, 20, 3), np.float32))
+    text = recognizer.generate(skeleton())
+    assert isinstance(text, str)
+    assert recognizer.generate(skeleton(), map_to_class=True) in CLASSES
+    two_bodies = np.stack([skeleton(1), skeleton(2)])
+    assert recognizer.tokenize(two_bodies).count(" |") == 1  # both people are in the sentence
+    assert torch.is_tensor(recognizer.prepare(two_bodies))
