@@ -36,7 +36,8 @@ ABLATIONS = {
     "without MMD alignment": ["projection.mmd_weight=0"],
     "continuous features (no quantization)": ["llm.entry=continuous"],
     "Euclidean codebook": ["projection.codebook=euclidean"],
-    "full fine-tuning instead of LoRA": ["llm.finetune=full", "train.lr=5e-5"],
+    # full fine-tuning updates the 135M weights themselves: keep them (and AdamW) in float32
+    "full fine-tuning instead of LoRA": ["llm.finetune=full", "train.lr=5e-5", "llm.dtype=float32"],
 }
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
 

@@ -60,3 +60,18 @@ def test_prepare_checks_shape_and_generation_maps_to_a_class(recognizer):
     two_bodies = np.stack([skeleton(1), skeleton(2)])
     assert recognizer.tokenize(two_bodies).count(" |") == 1  # both people are in the sentence
     assert torch.is_tensor(recognizer.prepare(two_bodies))
+
+
+def test_full_finetune_run_reloads(tiny_llm_dir, tmp_path):
+    model = make_model(tiny_llm_dir, finetune="full").eval()
+    with torch.no_grad():  # stand in for fine-tuning: the saved LLM must differ from the base one
+        model.llm.model.layers[0].mlp.down_proj.weight.mul_(1.5)
+    cfg = Config()
+    cfg.llm = model.cfg
+    cfg.data.num_frames = 16
+    rec = Recognizer(cfg, model, NTU25)
+    rec.save_pretrained(tmp_path / "full")
+    assert (tmp_path / "full" / "llm" / "config.json").exists() and not (tmp_path / "full" / "adapter").exists()
+    loaded = Recognizer.from_pretrained(tmp_path / "full")
+    a, b = rec.predict(skeleton(4)), loaded.predict(skeleton(4))
+    np.testing.assert_allclose([p for _, p in a.top], [p for _, p in b.top], atol=1e-5)

@@ -66,6 +66,7 @@ class Recognizer:
             m.llm.save_pretrained(d / "adapter")
         elif self.config.llm.finetune == "full":
             m.llm.save_pretrained(d / "llm")
+            m.tokenizer.save_pretrained(d / "llm")  # a complete HF directory: loadable on its own
         m.tokenizer.save_pretrained(d / "tokenizer")
 
     @classmethod
