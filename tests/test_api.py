@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_recognizer import CLASSES, make_model
 
 from llmar.api import Recognizer
 from llmar.config import Config
 from llmar.data.layout import NTU25
-from test_recognizer import CLASSES, make_model
 
 
 @pytest.fixture(scope="module")
