@@ -40,6 +40,21 @@ class SkeletonDataset:
         self.names = np.asarray(self.names).astype(str)
         self.validate()
 
+    @classmethod
+    def from_sequences(cls, sequences: list[np.ndarray], y, classes, split, layout: JointLayout, names=None,
+                       source: str = "<memory>") -> SkeletonDataset:
+        """Zero-pad variable-length sequences ([T, V, C] for one body, or [M, T, V, C]) into one dataset."""
+        seqs = [s[None] if s.ndim == 3 else s for s in sequences]
+        if not seqs:
+            raise DataError(f"{source}: no usable samples")
+        m, t = max(s.shape[0] for s in seqs), max(s.shape[1] for s in seqs)
+        x = np.zeros((len(seqs), m, t, *seqs[0].shape[2:]), dtype=np.float32)
+        for i, s in enumerate(seqs):
+            x[i, : s.shape[0], : s.shape[1]] = s
+        return cls(x=x, lengths=np.array([s.shape[1] for s in seqs]), y=np.asarray(y), classes=list(classes),
+                   split=np.asarray(split), layout=layout, names=None if names is None else np.asarray(names),
+                   source=source)
+
     # -- checks -----------------------------------------------------------------------------
     def validate(self) -> None:
         src = self.source

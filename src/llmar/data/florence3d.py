@@ -69,21 +69,8 @@ def load_florence3d(root: str | Path, min_frames: int = 2) -> SkeletonDataset:
             log.warning("%s: skipping, only %d frame(s)", f, len(seq))
             continue
         samples.append((f.stem, action - 1, f"actor{actor:02d}", seq))
-    if not samples:
-        raise DataError(f"{root}: no usable samples")
-    x = np.zeros((len(samples), 1, max(len(s[3]) for s in samples), NUM_JOINTS, 3), dtype=np.float32)
-    for i, (*_, seq) in enumerate(samples):
-        x[i, 0, : len(seq)] = seq
-    return SkeletonDataset(
-        x=x,
-        lengths=np.array([len(s[3]) for s in samples]),
-        y=np.array([s[1] for s in samples]),
-        classes=list(CLASSES),
-        split=np.array([s[2] for s in samples]),
-        layout=FLORENCE15,
-        names=np.array([s[0] for s in samples]),
-        source=str(root),
-    )
+    names, labels, actors, seqs = zip(*samples) if samples else ((), (), (), ())
+    return SkeletonDataset.from_sequences(list(seqs), labels, CLASSES, actors, FLORENCE15, names, str(root))
 
 
 def folds(ds: SkeletonDataset) -> Iterator[tuple[np.ndarray, np.ndarray, str]]:

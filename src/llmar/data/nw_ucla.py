@@ -75,18 +75,6 @@ def load_nw_ucla(root: str | Path, min_frames: int = 1) -> SkeletonDataset:
             log.warning("%s: skipping, only %d frame(s)", f, len(skel))
             continue
         samples.append((name, label, view, skel))
-    if not samples:
-        raise DataError(f"{root}: no usable samples")
-    x = np.zeros((len(samples), 1, max(len(s[3]) for s in samples), 20, 3), dtype=np.float32)
-    for i, (*_, skel) in enumerate(samples):
-        x[i, 0, : len(skel)] = skel
-    return SkeletonDataset(
-        x=x,
-        lengths=np.array([len(s[3]) for s in samples]),
-        y=np.array([s[1] for s in samples]),
-        classes=list(CLASSES),
-        split=np.array(["train" if s[2] in TRAIN_VIEWS else "test" for s in samples]),
-        layout=KINECT20,
-        names=np.array([s[0] for s in samples]),
-        source=str(root),
-    )
+    names, labels, views, seqs = zip(*samples) if samples else ((), (), (), ())
+    split = ["train" if v in TRAIN_VIEWS else "test" for v in views]
+    return SkeletonDataset.from_sequences(list(seqs), labels, CLASSES, split, KINECT20, names, str(root))
