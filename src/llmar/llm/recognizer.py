@@ -188,7 +188,7 @@ class LLMActionRecognizer(nn.Module):
             logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=full_mask, position_ids=positions,
                               cache=chunk_cache, use_cache=True).logits.float()
             logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
-            logp = logp * chunk_mask_rows(cls_mask[start : start + kc], b)
+            logp = logp * cls_mask[start : start + kc, 1:].repeat(b, 1)  # padding after short names
             rest.append(logp.sum(-1).reshape(b, kc))
         return scores + torch.cat(rest, dim=1)
 
@@ -211,11 +211,6 @@ class LLMActionRecognizer(nn.Module):
             else:
                 parts.append("".join(action_token(int(k)) for k in tokens[m]))
         return " |".join(parts)
-
-
-def chunk_mask_rows(mask: torch.Tensor, repeats: int) -> torch.Tensor:
-    """Class-token validity [kc, W] -> [repeats*kc, W-1] for the continuation positions."""
-    return mask[:, 1:].repeat(repeats, 1).float()
 
 
 def nearest_class(text: str, classes: list[str]) -> int:

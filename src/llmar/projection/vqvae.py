@@ -129,10 +129,6 @@ class ActionVQVAE(nn.Module):
             raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
 
-    def tokens_for(self, num_frames: int) -> int:
-        """Action tokens per body for a clip of ``num_frames``."""
-        return num_frames // self.cfg.temporal_downsample
-
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
         b, m = x.shape[:2]
