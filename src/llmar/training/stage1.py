@@ -58,8 +58,16 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
         for batch in loader_p:
             rows = embeddings[torch.randint(len(embeddings), (batch_rows,), generator=g)]
             out = model(batch["x"], rows)
+            if not torch.isfinite(out.losses["total"]):
+                terms = ", ".join(f"{k}={v.item():.4g}" for k, v in out.losses.items())
+                raise FloatingPointError(
+                    f"stage 1 diverged at step {step} (epoch {epoch}): {terms}. Lower projection.lr or set "
+                    "projection.grad_clip (e.g. 1.0); the run folder keeps the config for a retry."
+                )
             opt.zero_grad(set_to_none=True)
             accelerator.backward(out.losses["total"])
+            if cfg.grad_clip:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             sched.step()
             last_z = out.z.detach()[out.body_mask]
