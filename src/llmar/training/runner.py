@@ -148,13 +148,11 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator) -> dict:
 def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger) -> dict:
     from tqdm.auto import tqdm
 
-    from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
     from llmar.training.data import set_epoch
     from llmar.utils import atomic_save_safetensors
 
     g = cfg.gcn
-    model = CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
-                   GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    model = build_gcn(cfg, ds)
     loader = make_loader(ds, train_idx, cfg, train=True, batch_size=g.batch_size)
     opt = torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
     steps = g.epochs * len(loader)
@@ -202,14 +200,19 @@ def evaluate_classifier(model, ds, test_idx, cfg, accelerator) -> dict:
     return metrics
 
 
-def load_gcn(run_dir: Path, cfg: Config, ds):
-    from safetensors.torch import load_file
-
+def build_gcn(cfg: Config, ds):
+    """The baseline network for a dataset, as ``cfg.gcn`` describes it (training and reloading alike)."""
     from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
 
     g = cfg.gcn
-    model = CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
-                   GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    return CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
+                  GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+
+
+def load_gcn(run_dir: Path, cfg: Config, ds):
+    from safetensors.torch import load_file
+
+    model = build_gcn(cfg, ds)
     model.load_state_dict(load_file(run_dir / "gcn" / "model.safetensors"))
     return model.eval()
 
