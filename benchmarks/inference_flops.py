@@ -75,11 +75,12 @@ def main() -> None:
                 answers = [model.answer_ids[k]] * args.batch
                 i2, a2, p2 = model.build_inputs(tokens, mask, answers)
                 model.llm(inputs_embeds=model.embed(i2), attention_mask=a2, position_ids=p2,
-                          logits_to_keep=answer_len + 1)
+                          logits_to_keep=model._last_positions(i2, answer_len + 1))
 
         naive_t = timed(naive, max(1, args.repeats // 2))
         prompt_only = timed(lambda: model.llm(inputs_embeds=model.embed(ids), attention_mask=attn,
-                                              position_ids=pos, logits_to_keep=1), args.repeats)
+                                              position_ids=pos, logits_to_keep=model._last_positions(ids, 1)),
+                            args.repeats)
     b, c = args.batch, args.classes
     flops_prompt = forward_flops(llm.config, b * prompt_len, b * prompt_len * (prompt_len + 1) // 2, b)
     cont = answer_len - 1

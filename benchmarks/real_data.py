@@ -53,7 +53,8 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
            "wall_seconds": time.time() - start, **extra,
            **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
-                                      "eval_samples_per_second", "peak_rss_gb", "num_samples")}}
+                                      "eval_samples_per_second", "peak_rss_gb", "num_samples")},
+           "config": cfg.to_dict()}
     out = REPO / "docs" / "results" / f"{dataset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
