@@ -3,6 +3,7 @@
     python benchmarks/real_data.py nw_ucla --models llmar gcn --seeds 0 1 2
     python benchmarks/real_data.py nw_ucla --ablations --seeds 0
     python benchmarks/real_data.py florence3d --models llmar gcn --folds 10
+    python benchmarks/real_data.py nw_ucla --summary    # the table of every run recorded so far
 
 Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
 directory under runs/bench/, and appends one JSON line per run to docs/results/<dataset>.jsonl;
@@ -66,7 +67,8 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
 def summarise(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["model"], r["variant"]), []).append(r)
+        # folds of one model are one group (mean over folds); otherwise one group per variant
+        groups.setdefault((r["model"], r["model"] if "fold" in r else r["variant"]), []).append(r)
     lines = ["| model | variant | runs | top-1 % | top-5 % | mean class acc % | train s | infer samples/s | peak RSS GB |",
              "|---|---|---|---|---|---|---|---|---|"]
 
@@ -90,7 +92,12 @@ def main() -> None:
     p.add_argument("--only", nargs="*", default=None, help="ablation rows to run (names as in ABLATIONS)")
     p.add_argument("--folds", type=int, default=10, help="Florence 3D: how many leave-one-actor-out folds")
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
+    p.add_argument("--summary", action="store_true", help="only print the table of docs/results/<dataset>.jsonl")
     args = p.parse_args()
+    if args.summary:
+        lines = (REPO / "docs" / "results" / f"{args.dataset}.jsonl").read_text().splitlines()
+        print(summarise([json.loads(line) for line in lines if line.strip()]))
+        return
     rows = []
     if args.ablations:
         for name, overrides in ABLATIONS.items():
@@ -109,9 +116,6 @@ def main() -> None:
                                             {"fold": actor}))
                 else:
                     rows.append(run_one(args.dataset, model, seed, args.set, model, {}))
-    if args.dataset == "florence3d":
-        for r in rows:
-            r["variant"] = r["model"]
     print(summarise(rows))
 
 
