@@ -25,8 +25,8 @@ from llmar.llm.loading import load_llm
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
-from llmar.training.runner import make_accelerator
-from llmar.training.stage1 import collect_tokens, embedding_sample, projection_diagnostics, train_projection
+from llmar.training.runner import make_accelerator, run_stage1
+from llmar.training.stage1 import embedding_sample
 from llmar.utils import seed_everything
 
 
@@ -97,18 +97,12 @@ def main() -> None:
     else:
         llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype)
         embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
-        vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, llm.get_input_embeddings().embedding_dim)
+        width = llm.get_input_embeddings().embedding_dim
         del llm
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
-        accelerator = make_accelerator(cfg)
-        loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
-        train_projection(vqvae, loader, embeddings, accelerator, RunLogger(out, True), seed=cfg.train.seed)
-        vqvae = accelerator.unwrap_model(vqvae)
-        plain = make_loader(ds, train_idx, cfg, train=False, batch_size=cfg.projection.batch_size)
-        tokens, recon = collect_tokens(vqvae, plain, "cpu")
-        projection_diagnostics(vqvae, tokens, recon, embeddings, out / "stage1")
-        vqvae.save_pretrained(out / "stage1")
+        vqvae = run_stage1(cfg, ds, train_idx, embeddings, width, make_accelerator(cfg), RunLogger(out, True),
+                           out / "stage1")
     stage1_seconds = time.time() - start
     vqvae.eval()
     torch.manual_seed(cfg.train.seed)

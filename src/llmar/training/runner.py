@@ -75,29 +75,18 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     from llmar.llm.loading import load_llm
     from llmar.llm.recognizer import LLMActionRecognizer
     from llmar.projection.vqvae import ActionVQVAE
-    from llmar.training.stage1 import collect_tokens, embedding_sample, projection_diagnostics, train_projection
+    from llmar.training.stage1 import embedding_sample
     from llmar.training.stage2 import attach_finetuning, set_trainable, train_recognizer
 
     llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype)
-    width = llm.get_input_embeddings().embedding_dim
     embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
     stage1_dir = run_dir / "stage1"
-    train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
     if resume and (stage1_dir / "model.safetensors").exists() and (stage1_dir / "config.json").exists():
         vqvae = ActionVQVAE.from_pretrained(stage1_dir)
         accelerator.print(f"stage 1 already done: loaded {stage1_dir}")
     else:
-        vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, width)
-        train_projection(vqvae, train_loader, embeddings, accelerator, logger, seed=cfg.train.seed)
-        vqvae = accelerator.unwrap_model(vqvae)
-        if accelerator.is_main_process:
-            plain = make_loader(ds, train_idx, cfg, train=False, batch_size=cfg.projection.batch_size)
-            tokens, recon = collect_tokens(vqvae, plain, accelerator.device)
-            diag = projection_diagnostics(vqvae, tokens, recon, embeddings, stage1_dir)
-            logger.log("stage1_diagnostics", 0, **{k: v for k, v in diag.items() if isinstance(v, (int, float))})
-            vqvae.save_pretrained(stage1_dir)  # after diagnostics: its presence marks stage 1 as finished
-        accelerator.wait_for_everyone()
-        vqvae = ActionVQVAE.from_pretrained(stage1_dir)  # every rank continues from identical weights
+        width = llm.get_input_embeddings().embedding_dim
+        vqvae = run_stage1(cfg, ds, train_idx, embeddings, width, accelerator, logger, stage1_dir)
     vqvae.eval()
     # stage 2 starts from the same random state (LoRA init, dropout) whether stage 1 ran or was loaded
     seed_everything(cfg.train.seed + 1)
@@ -116,6 +105,26 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     metrics = evaluate_model(model, ds, test_idx, cfg, accelerator)
     metrics.update({"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]})
     return metrics
+
+
+def run_stage1(cfg: Config, ds, train_idx, embeddings, llm_width: int, accelerator, logger, stage1_dir: Path):
+    """Stage 1 of a run: train the action VQ-VAE, write ``stage1_dir`` (weights + diagnostics) on rank 0, and
+    return it reloaded from there, so that every process continues from identical weights."""
+    from llmar.projection.vqvae import ActionVQVAE
+    from llmar.training.stage1 import collect_tokens, projection_diagnostics, train_projection
+
+    train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
+    vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, llm_width)
+    train_projection(vqvae, train_loader, embeddings, accelerator, logger, seed=cfg.train.seed)
+    vqvae = accelerator.unwrap_model(vqvae)
+    if accelerator.is_main_process:
+        plain = make_loader(ds, train_idx, cfg, train=False, batch_size=cfg.projection.batch_size)
+        tokens, recon = collect_tokens(vqvae, plain, accelerator.device)
+        diag = projection_diagnostics(vqvae, tokens, recon, embeddings, stage1_dir)
+        logger.log("stage1_diagnostics", 0, **{k: v for k, v in diag.items() if isinstance(v, (int, float))})
+        vqvae.save_pretrained(stage1_dir)  # after diagnostics: its presence marks stage 1 as finished
+    accelerator.wait_for_everyone()
+    return ActionVQVAE.from_pretrained(stage1_dir)
 
 
 def debug_dump(model, accelerator, **arrays) -> None:
