@@ -93,6 +93,7 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=10, help="Florence 3D: how many leave-one-actor-out folds")
     p.add_argument("--actors", nargs="*", choices=ACTORS, help="Florence 3D: exactly these test actors (folds)")
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
+    p.add_argument("--tag", default=None, help="variant name for the rows and run folders (default: the model)")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/<dataset>.jsonl")
     args = p.parse_args()
     if args.summary:
@@ -118,7 +119,7 @@ def main() -> None:
     else:
         for model in args.models:
             for seed in args.seeds:
-                rows.append(run_one(args.dataset, model, seed, args.set, model, {}))
+                rows.append(run_one(args.dataset, model, seed, args.set, args.tag or model, {}))
     print(summarise(rows))
 
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from llmar.api import Prediction
+from llmar.api import Prediction, report_for_saved_run
 from llmar.config import Config
 from llmar.data.layout import NTU25, generic_layout
 from llmar.data.synthetic import CLASSES as SYNTHETIC_CLASSES
-from llmar.evaluation.html_report import pick_samples, report_for_run, report_for_saved_run, write_html_report
+from llmar.evaluation.html_report import pick_samples, report_for_run, write_html_report
 from llmar.evaluation.metrics import classification_metrics
 from llmar.evaluation.report import write_report
 

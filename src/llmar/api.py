@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,8 @@ import torch
 from llmar.config import Config
 from llmar.data.layout import JointLayout
 from llmar.data.transforms import preprocess
-from llmar.llm.loading import load_llm
-from llmar.llm.recognizer import LLMActionRecognizer, action_token, nearest_class
-from llmar.projection.vqvae import ActionVQVAE
-from llmar.utils import atomic_save_json
+from llmar.llm.pretrained import load_recognizer, save_recognizer
+from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 
 
 @dataclass
@@ -53,43 +50,11 @@ class Recognizer:
     def save_pretrained(self, directory: str | Path) -> None:
         """Everything needed to reload: config, labels, projection (with the code-to-LLM map),
         LoRA adapter (or full weights), action-token table and tokenizer."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        self.config.save(d / "config.yaml")
-        atomic_save_json({"classes": self.classes, "layout": self.layout.to_dict()}, d / "labels.json")
-        self.model.vqvae.save_pretrained(d / "projection")
-        m = self.model
-        atomic_save_json({"entry": m.cfg.entry, "base_id": m.base_id,
-                          "action_tokens": [action_token(k) for k in range(m.vqvae.cfg.num_codes)],
-                          "snap_ids": m.snap_ids.tolist()}, d / "tokens.json")
-        if self.config.llm.finetune == "lora":
-            m.llm.save_pretrained(d / "adapter")
-        elif self.config.llm.finetune == "full":
-            m.llm.save_pretrained(d / "llm")
-            m.tokenizer.save_pretrained(d / "llm")  # a complete HF directory: loadable on its own
-        m.tokenizer.save_pretrained(d / "tokenizer")
+        save_recognizer(directory, self.config, self.model, self.layout)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> Recognizer:
-        d = Path(directory)
-        if not (d / "config.yaml").exists() or not (d / "projection" / "model.safetensors").exists():
-            raise FileNotFoundError(f"{d} is not a trained llmar run (config.yaml or projection/ missing)")
-        config = Config.load(d / "config.yaml")
-        labels = json.loads((d / "labels.json").read_text())
-        vqvae = ActionVQVAE.from_pretrained(d / "projection")
-        if config.llm.finetune == "full":
-            llm, tokenizer = load_llm(str(d / "llm"), config.llm.dtype)
-        else:
-            llm, tokenizer = load_llm(config.llm.path, config.llm.dtype)
-        if config.llm.finetune == "lora":
-            from peft import PeftModel
-
-            llm = PeftModel.from_pretrained(llm, d / "adapter")
-        model = LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, labels["classes"])
-        tokens = json.loads((d / "tokens.json").read_text())
-        model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
-        model.to(device).eval()
-        return cls(config, model, JointLayout.from_dict(labels["layout"]))
+        return cls(*load_recognizer(directory, device))
 
     # -- inference ----------------------------------------------------------------------------
     def prepare(self, skeleton: np.ndarray) -> torch.Tensor:
@@ -137,4 +102,20 @@ class Recognizer:
         return self.classes[nearest_class(text, self.classes)] if map_to_class else text
 
 
-__all__ = ["Recognizer", "Prediction"]
+def report_for_saved_run(run_dir: str | Path, metrics: dict, out_dir: str | Path | None = None,
+                         num_samples: int = 4) -> Path:
+    """``report_for_run`` for a run on disk: loads its config, test split and (llmar runs) recognizer."""
+    from llmar.data.selection import load_data, split_indices
+    from llmar.evaluation.html_report import report_for_run
+
+    run_dir = Path(run_dir)
+    cfg = Config.load(run_dir / "config.yaml")
+    ds = load_data(cfg)
+    _, test_idx = split_indices(ds, cfg)
+    recognizer = None
+    if cfg.model == "llmar":
+        recognizer = Recognizer.from_pretrained(run_dir)
+    return report_for_run(run_dir, metrics, ds, test_idx, recognizer, num_samples, out_dir)
+
+
+__all__ = ["Recognizer", "Prediction", "report_for_saved_run"]

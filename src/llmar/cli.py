@@ -75,7 +75,7 @@ def cmd_eval(args) -> int:
     metrics = evaluate_run(args.run_dir, args.out)
     _print_metrics(metrics, f"evaluation of {args.run_dir}")
     if args.html:
-        from llmar.evaluation.html_report import report_for_saved_run
+        from llmar.api import report_for_saved_run
 
         console.print(f"HTML report: [bold]{report_for_saved_run(args.run_dir, metrics, args.out)}[/bold]")
     if args.json:

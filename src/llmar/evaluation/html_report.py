@@ -184,22 +184,4 @@ def report_for_run(run_dir: str | Path, metrics: dict, ds, test_idx: Sequence[in
                              title=f"llmar evaluation: {run_dir.resolve().name}")
 
 
-def report_for_saved_run(run_dir: str | Path, metrics: dict, out_dir: str | Path | None = None,
-                         num_samples: int = 4) -> Path:
-    """``report_for_run`` for a run on disk: loads its config, test split and (llmar runs) recognizer."""
-    from llmar.config import Config
-    from llmar.training.data import load_data, split_indices
-
-    run_dir = Path(run_dir)
-    cfg = Config.load(run_dir / "config.yaml")
-    ds = load_data(cfg)
-    _, test_idx = split_indices(ds, cfg)
-    recognizer = None
-    if cfg.model == "llmar":
-        from llmar.api import Recognizer
-
-        recognizer = Recognizer.from_pretrained(run_dir)
-    return report_for_run(run_dir, metrics, ds, test_idx, recognizer, num_samples, out_dir)
-
-
-__all__ = ["write_html_report", "report_for_run", "report_for_saved_run", "pick_samples", "data_uri"]
+__all__ = ["write_html_report", "report_for_run", "pick_samples", "data_uri"]

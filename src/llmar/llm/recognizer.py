@@ -117,7 +117,7 @@ class LLMActionRecognizer(nn.Module):
         out = table(ids.masked_fill(is_action, 0))
         if not is_action.any():
             return out
-        if self.cfg.entry == "continuous":
+        if self.cfg.entry == "continuous" or continuous is not None:
             if continuous is None:
                 raise ValueError("continuous entry needs the encoder's vectors")
             vectors = self.vqvae.to_llm(continuous).to(out.dtype)
@@ -125,14 +125,25 @@ class LLMActionRecognizer(nn.Module):
         action_rows = self.vqvae.code_embeddings().to(out.dtype)
         return torch.where(is_action[..., None], action_rows[(ids - self.base_id).clamp(min=0)], out)
 
+    @property
+    def tokenizer_trains(self) -> bool:
+        """True when stage 2 passes the language-model loss into the encoder (``train.tokenizer_lr``)."""
+        return self.training and any(p.requires_grad for p in self.vqvae.encoder.parameters())
+
     def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """x [B, M, T, V, C] -> (tokens [B, M, T'], body mask [B, M], continuous vectors of present
-        bodies [n, D] in sentence order, or None). The VQ-VAE is frozen in stage 2."""
-        with torch.no_grad():
+        """x [B, M, T, V, C] -> (tokens [B, M, T'], body mask [B, M], vectors of present bodies [n, D] in
+        sentence order, or None). The vectors are the encoder's output for continuous entry, and the
+        straight-through code vectors (value: the code; gradient: into the encoder) when the tokenizer
+        trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
+        with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
             z, mask = self.vqvae.encode(x)
-            tokens = self.vqvae.codebook(z).indices
-        continuous = z[mask].reshape(-1, z.shape[-1]) if self.cfg.entry == "continuous" else None
-        return tokens, mask, continuous
+            q = self.vqvae.codebook(z)
+        vectors = None
+        if self.cfg.entry == "continuous":
+            vectors = z[mask].reshape(-1, z.shape[-1])
+        elif self.tokenizer_trains and self.cfg.entry == "tokens":
+            vectors = q.quantized[mask].reshape(-1, z.shape[-1])
+        return q.indices, mask, vectors
 
     @staticmethod
     def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:

@@ -8,90 +8,36 @@ on its own, so several people give several token runs and none is lost. Decoder 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
 from llmar.config import ProjectionConfig
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
+from llmar.projection.encoders import ENCODERS, Decoder
 from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
 
-class GraphConv(nn.Module):
-    """x [N, C, T, V] -> [N, C_out, T, V]: features mixed along the skeleton's normalised adjacency."""
+class ClassHead(nn.Module):
+    """Class logits [B, K] from quantized sentences [B, M, T', D]: a temporal conv, then the mean over time
+    and over present bodies."""
 
-    def __init__(self, in_ch: int, out_ch: int, layout: JointLayout):
+    def __init__(self, dim: int, hidden: int, num_classes: int):
         super().__init__()
-        a = torch.tensor(layout.adjacency(self_loops=True))
-        d = a.sum(1).rsqrt()
-        self.register_buffer("adjacency", d[:, None] * a * d[None, :], persistent=False)
-        self.linear = nn.Conv2d(in_ch, out_ch, 1)
+        self.conv = nn.Conv1d(dim, hidden, 3, padding=1)
+        self.out = nn.Linear(hidden, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("nctv,vw->nctw", self.linear(x), self.adjacency)
-
-
-class ResBlock1d(nn.Module):
-    def __init__(self, ch: int, dilation: int = 1):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.GELU(), nn.Conv1d(ch, ch, 3, padding=dilation, dilation=dilation), nn.GELU(), nn.Conv1d(ch, ch, 1)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.net(x)
-
-
-def _num_halvings(factor: int) -> int:
-    n = int(round(math.log2(factor)))
-    if 2**n != factor:
-        raise ValueError(f"temporal_downsample must be a power of two, got {factor}")
-    return n
-
-
-class Encoder(nn.Module):
-    def __init__(self, layout: JointLayout, in_ch: int, cfg: ProjectionConfig):
-        super().__init__()
-        joint_ch = 16
-        self.spatial = nn.Sequential(GraphConv(in_ch, joint_ch, layout), nn.GELU(), GraphConv(joint_ch, joint_ch, layout))
-        h = cfg.hidden_dim
-        layers: list[nn.Module] = [nn.Conv1d(joint_ch * layout.num_joints, h, 3, padding=1)]
-        for _ in range(_num_halvings(cfg.temporal_downsample)):
-            layers += [nn.GELU(), nn.Conv1d(h, h, 4, stride=2, padding=1), ResBlock1d(h, 1), ResBlock1d(h, 3)]
-        layers += [nn.GELU(), nn.Conv1d(h, cfg.code_dim, 3, padding=1)]
-        self.temporal = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [N, T, V, C] -> z [N, T', D]."""
-        n, t, v, c = x.shape
-        h = self.spatial(x.permute(0, 3, 1, 2))  # [N, J, T, V]
-        h = h.permute(0, 1, 3, 2).reshape(n, -1, t)  # joints folded into channels
-        return self.temporal(h).transpose(1, 2)
-
-
-class Decoder(nn.Module):
-    def __init__(self, layout: JointLayout, out_ch: int, cfg: ProjectionConfig):
-        super().__init__()
-        h = cfg.hidden_dim
-        layers: list[nn.Module] = [nn.Conv1d(cfg.code_dim, h, 3, padding=1)]
-        for _ in range(_num_halvings(cfg.temporal_downsample)):
-            layers += [ResBlock1d(h, 3), ResBlock1d(h, 1), nn.Upsample(scale_factor=2, mode="nearest"),
-                       nn.Conv1d(h, h, 3, padding=1)]
-        layers += [nn.GELU(), nn.Conv1d(h, layout.num_joints * out_ch, 3, padding=1)]
-        self.net = nn.Sequential(*layers)
-        self.num_joints, self.out_ch = layout.num_joints, out_ch
-
-    def forward(self, q: torch.Tensor) -> torch.Tensor:
-        """q [N, T', D] -> x [N, T, V, C]."""
-        out = self.net(q.transpose(1, 2))  # [N, V*C, T]
-        n, _, t = out.shape
-        return out.reshape(n, self.num_joints, self.out_ch, t).permute(0, 3, 1, 2)
+    def forward(self, quantized: torch.Tensor, body_mask: torch.Tensor) -> torch.Tensor:
+        b, m, t, d = quantized.shape
+        h = F.gelu(self.conv(quantized.reshape(b * m, t, d).transpose(1, 2))).mean(-1).reshape(b, m, -1)
+        w = body_mask.to(h.dtype)[..., None]
+        return self.out((h * w).sum(1) / w.sum(1).clamp(min=1))
 
 
 @dataclass
@@ -113,11 +59,15 @@ class ActionVQVAE(nn.Module):
     action tokens.
     """
 
-    def __init__(self, cfg: ProjectionConfig, layout: JointLayout, in_channels: int, llm_width: int):
+    def __init__(self, cfg: ProjectionConfig, layout: JointLayout, in_channels: int, llm_width: int,
+                 num_classes: int = 0):
         super().__init__()
         self.cfg, self.layout, self.in_channels, self.llm_width = cfg, layout, in_channels, llm_width
-        self.encoder = Encoder(layout, in_channels, cfg)
-        self.decoder = Decoder(layout, in_channels, cfg)
+        self.num_classes = num_classes
+        if cfg.encoder not in ENCODERS:
+            raise ValueError(f"projection.encoder must be one of {sorted(ENCODERS)}, got {cfg.encoder!r}")
+        self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
+        self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
         if cfg.codebook == "hyperbolic":
             self.codebook = HyperbolicCodebook(
                 cfg.num_codes, cfg.code_dim, curvature=cfg.curvature, learn_curvature=cfg.learn_curvature,
@@ -128,6 +78,10 @@ class ActionVQVAE(nn.Module):
         else:
             raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
+        # class-aware term: a small head reads the *quantized* sentence, so the tokens themselves (not
+        # only the encoder) must carry what separates the classes; unused at inference
+        self.classifier = ClassHead(cfg.code_dim, cfg.hidden_dim, num_classes) if (
+            cfg.class_weight > 0 and num_classes > 0) else None
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
@@ -146,7 +100,8 @@ class ActionVQVAE(nn.Module):
         """[K, llm_width]: every code projected into the LLM's embedding space."""
         return self.to_llm(self.codebook.code_vectors())
 
-    def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None) -> VQVAEOutput:
+    def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None) -> VQVAEOutput:
         cfg = self.cfg
         z, mask = self.encode(x)
         # only present bodies reach the codebook: zero-padded absent ones would skew its losses and usage
@@ -170,8 +125,12 @@ class ActionVQVAE(nn.Module):
             losses["context"] = context_sensitivity_loss(present)
         if cfg.mmd_weight > 0 and llm_embeddings is not None:
             losses["mmd"] = mmd_rbf(self.code_embeddings(), llm_embeddings)
+        if self.classifier is not None and labels is not None:
+            losses["class"] = F.cross_entropy(self.classifier(quantized, mask), labels,
+                                              label_smoothing=cfg.label_smoothing)
         weights = {"recon": 1.0, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
-                   "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight}
+                   "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight,
+                   "class": cfg.class_weight}
         losses["total"] = sum(weights[k] * v for k, v in losses.items())
         return VQVAEOutput(recon, z, quantized, indices, present, mask, losses)
 
@@ -180,7 +139,7 @@ class ActionVQVAE(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {"projection": asdict(self.cfg), "layout": self.layout.to_dict(), "in_channels": self.in_channels,
-                "llm_width": self.llm_width}
+                "llm_width": self.llm_width, "num_classes": self.num_classes}
         atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()},
                                 directory / "model.safetensors")
         atomic_save_json(meta, directory / "config.json")
@@ -190,7 +149,7 @@ class ActionVQVAE(nn.Module):
         directory = Path(directory)
         meta = json.loads((directory / "config.json").read_text())
         model = cls(ProjectionConfig(**meta["projection"]), JointLayout.from_dict(meta["layout"]),
-                    meta["in_channels"], meta["llm_width"])
+                    meta["in_channels"], meta["llm_width"], meta.get("num_classes", 0))
         model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))
         return model
 

@@ -19,8 +19,12 @@ import torch
 from llmar.utils import atomic_save_json
 
 
-def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+def trainable_state(model: torch.nn.Module, buffers: bool = False) -> dict[str, torch.Tensor]:
+    """Trainable parameters (not the frozen LLM), and with ``buffers`` every buffer (BatchNorm statistics)."""
+    state = {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+    if buffers:
+        state.update({n: b.detach().cpu().clone() for n, b in model.named_buffers()})
+    return state
 
 
 def rng_state() -> dict:
@@ -39,7 +43,7 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict, keep: int = 2,
-                    rng: list[dict] | None = None) -> Path:
+                    rng: list[dict] | None = None, buffers: bool = False) -> Path:
     """Write ``directory/step_{N}`` atomically and keep only the newest ``keep`` checkpoints.
 
     ``rng`` holds the random state of every process (default: this one's): their dropout streams
@@ -49,7 +53,7 @@ def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=directory))
     try:
         torch.save(
-            {"model": trainable_state(model), "optimizer": optimizer.state_dict(),
+            {"model": trainable_state(model, buffers), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng or [rng_state()]},
             tmp / "state.pt",
         )

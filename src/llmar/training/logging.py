@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 
@@ -35,3 +36,21 @@ class RunLogger:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def still_falling(losses: list[float], window_fraction: float = 0.1, threshold: float = 0.15) -> float | None:
+    """Relative drop of the mean loss between the last two windows of training (each ``window_fraction``
+    of the steps), when it exceeds ``threshold``; None when the curve has flattened (or is too short)."""
+    w = max(5, int(len(losses) * window_fraction))
+    if len(losses) < 2 * w:
+        return None
+    before, last = sum(losses[-2 * w : -w]) / w, sum(losses[-w:]) / w
+    drop = (before - last) / max(abs(before), 1e-8)
+    return drop if drop > threshold else None
+
+
+def warn_if_still_falling(losses: list[float], stage: str, knob: str) -> None:
+    drop = still_falling(losses)
+    if drop is not None:
+        warnings.warn(f"{stage} ended while its loss was still falling steeply ({100 * drop:.0f} % over the last "
+                      f"tenth of training): more steps would likely help (raise {knob})", stacklevel=2)

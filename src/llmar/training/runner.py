@@ -56,7 +56,7 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
     start = time.time()
     if cfg.model == "gcn":
-        metrics = _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger)
+        metrics = _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume)
     elif cfg.model == "llmar":
         metrics = _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume)
     else:
@@ -71,14 +71,14 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
 
 
 def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume) -> dict:
-    from llmar.api import Recognizer
     from llmar.llm.loading import load_llm
+    from llmar.llm.pretrained import save_recognizer
     from llmar.llm.recognizer import LLMActionRecognizer
     from llmar.projection.vqvae import ActionVQVAE
     from llmar.training.stage1 import embedding_sample
     from llmar.training.stage2 import attach_finetuning, set_trainable, train_recognizer
 
-    llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype)
+    llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype, attention=cfg.llm.attention)
     embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
     stage1_dir = run_dir / "stage1"
     if resume and (stage1_dir / "model.safetensors").exists() and (stage1_dir / "config.json").exists():
@@ -94,13 +94,12 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     model = LLMActionRecognizer(cfg.llm, vqvae, llm, tokenizer, ds.classes)
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
-    set_trainable(model)
+    set_trainable(model, cfg.train.tokenizer_lr)
     loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.train.batch_size)
     result = train_recognizer(model, loader, cfg, accelerator, run_dir, logger, resume=resume)
     model = accelerator.unwrap_model(model)
-    recognizer = Recognizer(cfg, model, ds.layout)
     if accelerator.is_main_process:
-        recognizer.save_pretrained(run_dir)
+        save_recognizer(run_dir, cfg, model, ds.layout)
     accelerator.wait_for_everyone()
     metrics = evaluate_model(model, ds, test_idx, cfg, accelerator)
     metrics.update({"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]})
@@ -113,8 +112,11 @@ def run_stage1(cfg: Config, ds, train_idx, embeddings, llm_width: int, accelerat
     from llmar.projection.vqvae import ActionVQVAE
     from llmar.training.stage1 import collect_tokens, projection_diagnostics, train_projection
 
+    # seeded here, not only at the start of the run: loading the LLM draws from the global RNG (module
+    # init before its weights arrive), and stage 1 must not depend on what ran before it
+    seed_everything(cfg.train.seed)
     train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
-    vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, llm_width)
+    vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, llm_width, len(ds.classes))
     train_projection(vqvae, train_loader, embeddings, accelerator, logger, seed=cfg.train.seed)
     vqvae = accelerator.unwrap_model(vqvae)
     if accelerator.is_main_process:
@@ -154,39 +156,27 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator) -> dict:
     return metrics
 
 
-def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger) -> dict:
-    from tqdm.auto import tqdm
-
-    from llmar.training.data import set_epoch
+def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume=False) -> dict:
+    """The graph baseline through the same trainer as stage 2 (SGD with Nesterov momentum, warm-up and
+    cosine decay, label smoothing, checkpoints and resume)."""
+    from llmar.training.trainer import LoopConfig, budget, fit
     from llmar.utils import atomic_save_safetensors
 
     g = cfg.gcn
+    seed_everything(cfg.train.seed)
     model = build_gcn(cfg, ds)
     loader = make_loader(ds, train_idx, cfg, train=True, batch_size=g.batch_size)
     opt = torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
-    steps = g.epochs * len(loader)
-    warmup = max(1, min(5 * len(loader), steps // 10))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + np.cos(np.pi * (s - warmup) / max(1, steps - warmup))))
-    pmodel, popt, ploader, psched = accelerator.prepare(model, opt, loader, sched)
-    step = 0
-    bar = tqdm(total=steps, desc="baseline: CTR-GCN", disable=not accelerator.is_main_process, unit="step")
-    for epoch in range(g.epochs):
-        set_epoch(ploader, epoch)
-        pmodel.train()
-        for batch in ploader:
-            loss = torch.nn.functional.cross_entropy(pmodel(batch["x"]), batch["y"])
-            popt.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            popt.step()
-            psched.step()
-            step += 1
-            bar.update(1)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{float(loss):.3f}")
-                logger.log("gcn", step, loss=float(loss), lr=psched.get_last_lr()[0], epoch=epoch)
-    bar.close()
-    model = accelerator.unwrap_model(pmodel)
+    batches = -(-len(loader) // accelerator.num_processes)
+    steps = budget(batches, g.epochs, g.min_steps, cfg.train.max_steps)
+    loop = LoopConfig(stage="gcn", steps=steps, warmup_ratio=g.warmup_ratio, log_every=cfg.train.log_every,
+                      checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
+
+    def loss_fn(m, batch):
+        return torch.nn.functional.cross_entropy(m(batch["x"]), batch["y"], label_smoothing=g.label_smoothing)
+
+    fit(model, loss_fn, loader, opt, loop, accelerator, run_dir, logger, resume=resume)
+    model = accelerator.unwrap_model(model)
     if accelerator.is_main_process:
         atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                                 run_dir / "gcn" / "model.safetensors")
@@ -236,10 +226,10 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None) -> dict
     if cfg.model == "gcn":
         metrics = evaluate_classifier(load_gcn(run_dir, cfg, ds), ds, test_idx, cfg, accelerator)
     else:
-        from llmar.api import Recognizer
+        from llmar.llm.pretrained import load_recognizer
 
-        rec = Recognizer.from_pretrained(run_dir, device=accelerator.device)
-        metrics = evaluate_model(rec.model, ds, test_idx, cfg, accelerator)
+        _, model, _ = load_recognizer(run_dir, device=accelerator.device)
+        metrics = evaluate_model(model, ds, test_idx, cfg, accelerator)
     metrics["peak_rss_gb"] = peak_rss_gb()
     if accelerator.is_main_process:
         write_report(metrics, ds.classes, Path(out_dir) if out_dir else run_dir / "eval")

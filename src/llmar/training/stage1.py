@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from llmar.projection.diagnostics import projection_diagnostics
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.data import set_epoch
+from llmar.training.logging import warn_if_still_falling
 
 
 def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.Tensor:
@@ -33,10 +34,16 @@ def sync_codebook(codebook, accelerator) -> None:
             dist.broadcast(t, src=0)
 
 
+def stage1_epochs(cfg, batches_per_epoch: int) -> int:
+    """``projection.epochs``, or more when that is fewer than ``projection.min_steps`` steps."""
+    return max(cfg.epochs, math.ceil(cfg.min_steps / max(batches_per_epoch, 1)))
+
+
 def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0) -> None:
     cfg = vqvae.cfg
     opt = torch.optim.AdamW(vqvae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    total = cfg.epochs * len(loader)
+    epochs = stage1_epochs(cfg, len(loader))
+    total = epochs * len(loader)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
     model, opt, loader_p, sched = accelerator.prepare(vqvae, opt, loader, sched)
     g = torch.Generator().manual_seed(seed)
@@ -51,13 +58,14 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
         sync_codebook(codebook, accelerator)
     step = 0
     bar = tqdm(total=total, desc="stage 1: action VQ-VAE", disable=not accelerator.is_main_process, unit="step")
-    for epoch in range(cfg.epochs):
+    losses: list[float] = []
+    for epoch in range(epochs):
         set_epoch(loader_p, epoch)
         model.train()
         last_z = None
         for batch in loader_p:
             rows = embeddings[torch.randint(len(embeddings), (batch_rows,), generator=g)]
-            out = model(batch["x"], rows)
+            out = model(batch["x"], rows, batch.get("y"))
             if not torch.isfinite(out.losses["total"]):
                 terms = ", ".join(f"{k}={v.item():.4g}" for k, v in out.losses.items())
                 raise FloatingPointError(
@@ -71,6 +79,7 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             opt.step()
             sched.step()
             last_z = out.z.detach()[out.body_mask]
+            losses.append(float(out.losses["total"].detach()))
             step += 1
             bar.update(1)
             if step % 10 == 0 or step == total:
@@ -79,7 +88,7 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
                 codebook = accelerator.unwrap_model(model).codebook
                 logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch,
                            codes_in_use=int((~codebook.dead_codes()).sum()))
-        if last_z is not None and epoch < cfg.epochs - 1:
+        if last_z is not None and epoch < epochs - 1:
             # codes nobody picks are wasted vocabulary: re-seed them from current encoder outputs
             codebook = accelerator.unwrap_model(model).codebook
             reset = codebook.reset_dead_codes(last_z.flatten(0, 1))
@@ -87,6 +96,7 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             if reset:
                 logger.log("stage1", step, dead_codes_reset=int(reset))
     bar.close()
+    warn_if_still_falling(losses, "stage 1", "projection.min_steps")
     accelerator.wait_for_everyone()
 
 

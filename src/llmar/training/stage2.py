@@ -5,15 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
-from accelerate.utils import gather_object
 from tqdm.auto import tqdm
 
 from llmar.config import Config
 from llmar.llm.recognizer import LLMActionRecognizer
-from llmar.training.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
-from llmar.training.data import set_epoch
+from llmar.training.trainer import LoopConfig, budget, fit
 
 
 def attach_finetuning(llm, cfg: Config):
@@ -33,104 +30,60 @@ def attach_finetuning(llm, cfg: Config):
     raise ValueError(f"llm.finetune must be lora, full or none, got {mode!r}")
 
 
-def set_trainable(model: LLMActionRecognizer) -> None:
-    """The VQ-VAE stays frozen in stage 2; the code-to-LLM projection trains unless codes are snapped."""
+def set_trainable(model: LLMActionRecognizer, tokenizer_lr: float | None = None) -> None:
+    """The code-to-LLM projection trains unless codes are snapped. The rest of the VQ-VAE stays frozen,
+    unless ``tokenizer_lr`` is set: then the language-model loss reaches the encoder through
+    straight-through code vectors (the codebook itself stays fixed, so token ids keep their meaning)."""
     model.vqvae.requires_grad_(False)
     model.vqvae.to_llm.requires_grad_(model.cfg.entry != "snap")
+    if tokenizer_lr and model.cfg.entry != "snap":
+        model.vqvae.encoder.requires_grad_(True)
 
 
 def param_groups(model: LLMActionRecognizer, cfg: Config) -> list[dict]:
-    projection = [p for p in model.vqvae.parameters() if p.requires_grad]
-    ids = {id(p) for p in projection}
+    encoder = [p for p in model.vqvae.encoder.parameters() if p.requires_grad]
+    projection = [p for p in model.vqvae.parameters() if p.requires_grad and all(p is not e for e in encoder)]
+    ids = {id(p) for p in projection + encoder}
     llm = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     groups = []
     if llm:
         groups.append({"params": llm, "lr": cfg.train.lr})
     if projection:
         groups.append({"params": projection, "lr": cfg.train.projection_lr})
+    if encoder:
+        groups.append({"params": encoder, "lr": cfg.train.tokenizer_lr})
     if not groups:
         raise ValueError("nothing to train: llm.finetune is 'none' and llm.entry is 'snap'")
     return groups
 
 
 def total_steps(cfg: Config, batches_per_epoch: int) -> int:
-    per_epoch = math.ceil(batches_per_epoch / cfg.train.grad_accum)
-    steps = per_epoch * cfg.train.epochs
-    return min(steps, cfg.train.max_steps) if cfg.train.max_steps else steps
+    """Optimizer steps of stage 2: ``train.epochs`` passes, at least ``train.min_steps``, at most
+    ``train.max_steps``."""
+    tc = cfg.train
+    return budget(batches_per_epoch, tc.epochs, tc.min_steps, tc.max_steps, tc.grad_accum)
+
+
+def _keep_vqvae_frozen(model: LLMActionRecognizer) -> None:
+    # in training mode the codebook would update its usage statistics (per process)
+    model.vqvae.eval()
+
+
+def _answer_loss(model, batch) -> torch.Tensor:
+    return model(batch["x"], batch["y"])
 
 
 def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerator, run_dir: Path, logger,
                      resume: bool = False) -> dict:
-    """Train with checkpoints every ``train.checkpoint_every`` optimizer steps and at the end.
-
-    Resuming restores weights, optimizer, scheduler and random state, then skips the batches of the
-    interrupted epoch that were already used, so the run continues exactly where it stopped.
-    """
+    """Stage 2 through the shared trainer: checkpoints every ``train.checkpoint_every`` optimizer steps and
+    at the end, exact resume."""
     tc = cfg.train
     opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
-    # the loader is prepared first: with N processes each one sees 1/N of the batches, so an epoch has
-    # len(ploader) of them, and that is what the schedule and train.max_steps count
-    ploader = accelerator.prepare(loader)
-    steps = total_steps(cfg, len(ploader))
-    warmup = max(1, int(steps * tc.warmup_ratio))
-
-    def schedule(s: int) -> float:  # linear warm-up, cosine decay
-        if s < warmup:
-            return (s + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warmup) / max(1, steps - warmup))))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
-    ckpt_dir = run_dir / "checkpoints"
-    progress = {"step": 0, "epoch": 0, "batch": 0}
-    if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
-        progress = load_checkpoint(last, model, opt, sched, rank=accelerator.process_index)
-        accelerator.print(f"resumed from {last} (step {progress['step']}, epoch {progress['epoch']})")
-    # the scheduler is stepped by hand once per optimizer step: accelerate's wrapper would step it once per
-    # process, which runs the schedule N times too fast unless every step count above is multiplied by N
-    pmodel, popt = accelerator.prepare(model, opt)
-    step = progress["step"]
-    bar = tqdm(total=steps, initial=step, desc="stage 2: LLM + LoRA", disable=not accelerator.is_main_process,
-               unit="step")
-    losses: list[float] = []
-    done = step >= steps
-    for epoch in range(progress["epoch"], tc.epochs):
-        if done:
-            break
-        set_epoch(ploader, epoch)
-        pmodel.train()
-        model.vqvae.eval()  # frozen: in training mode its codebook would update usage statistics per process
-        skip = progress["batch"] if epoch == progress["epoch"] else 0
-        batches = accelerator.skip_first_batches(ploader, skip) if skip else ploader
-        for batch_index, batch in enumerate(batches, start=skip):
-            with accelerator.accumulate(pmodel):
-                loss = pmodel(batch["x"], batch["y"])
-                accelerator.backward(loss)
-                popt.step()
-                if accelerator.sync_gradients and not accelerator.optimizer_step_was_skipped:
-                    sched.step()
-                popt.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
-            if step % tc.log_every == 0 or step == steps:
-                logger.log("stage2", step, loss=float(np.mean(losses[-tc.log_every:])),
-                           lr=sched.get_last_lr()[0], epoch=epoch)
-            at_end_of_epoch = batch_index + 1 == len(ploader)
-            progress = {"step": step, "epoch": epoch + 1 if at_end_of_epoch else epoch,
-                        "batch": 0 if at_end_of_epoch else batch_index + 1}
-            if step % tc.checkpoint_every == 0 or step >= steps:
-                rngs = gather_object([rng_state()])  # every process's random state, for an exact resume
-                if accelerator.is_main_process:
-                    save_checkpoint(ckpt_dir, accelerator.unwrap_model(pmodel), opt, sched, progress, rng=rngs)
-                accelerator.wait_for_everyone()
-            if step >= steps:
-                done = True
-                break
-    bar.close()
-    return {"steps": step, "final_loss": float(np.mean(losses[-10:])) if losses else None}
+    batches = math.ceil(len(loader) / accelerator.num_processes)
+    loop = LoopConfig(stage="stage2", steps=total_steps(cfg, batches), warmup_ratio=tc.warmup_ratio,
+                      log_every=tc.log_every, checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
+    return fit(model, _answer_loss, loader, opt, loop, accelerator, run_dir, logger, resume=resume,
+               on_train_mode=_keep_vqvae_frozen)
 
 
 @torch.no_grad()

@@ -1,0 +1,63 @@
+"""A trained LLM-AR run directory: write it, read it back (``Recognizer`` in :mod:`llmar.api` wraps these).
+
+Layout: ``config.yaml``, ``labels.json`` (class names, joint layout), ``projection/`` (the VQ-VAE with its
+code-to-LLM map), ``tokens.json`` (action tokens, snap table), ``adapter/`` (LoRA) or ``llm/`` (full
+fine-tuning: a complete Hugging Face directory), ``tokenizer/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from llmar.config import Config
+from llmar.data.layout import JointLayout
+from llmar.llm.loading import load_llm
+from llmar.llm.recognizer import LLMActionRecognizer, action_token
+from llmar.projection.vqvae import ActionVQVAE
+from llmar.utils import atomic_save_json
+
+
+def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecognizer, layout: JointLayout) -> None:
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    config.save(d / "config.yaml")
+    atomic_save_json({"classes": model.classes, "layout": layout.to_dict()}, d / "labels.json")
+    model.vqvae.save_pretrained(d / "projection")
+    atomic_save_json({"entry": model.cfg.entry, "base_id": model.base_id,
+                      "action_tokens": [action_token(k) for k in range(model.vqvae.cfg.num_codes)],
+                      "snap_ids": model.snap_ids.tolist()}, d / "tokens.json")
+    if config.llm.finetune == "lora":
+        model.llm.save_pretrained(d / "adapter")
+    elif config.llm.finetune == "full":
+        model.llm.save_pretrained(d / "llm")
+        model.tokenizer.save_pretrained(d / "llm")  # a complete HF directory: loadable on its own
+    model.tokenizer.save_pretrained(d / "tokenizer")
+
+
+def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
+                    ) -> tuple[Config, LLMActionRecognizer, JointLayout]:
+    d = Path(directory)
+    if not (d / "config.yaml").exists() or not (d / "projection" / "model.safetensors").exists():
+        raise FileNotFoundError(f"{d} is not a trained llmar run (config.yaml or projection/ missing)")
+    config = Config.load(d / "config.yaml")
+    labels = json.loads((d / "labels.json").read_text())
+    vqvae = ActionVQVAE.from_pretrained(d / "projection")
+    if config.llm.finetune == "full":
+        llm, tokenizer = load_llm(str(d / "llm"), config.llm.dtype, attention=config.llm.attention)
+    else:
+        llm, tokenizer = load_llm(config.llm.path, config.llm.dtype, attention=config.llm.attention)
+    if config.llm.finetune == "lora":
+        from peft import PeftModel
+
+        llm = PeftModel.from_pretrained(llm, d / "adapter")
+    model = LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, labels["classes"])
+    tokens = json.loads((d / "tokens.json").read_text())
+    model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
+    model.to(device).eval()
+    return config, model, JointLayout.from_dict(labels["layout"])
+
+
+__all__ = ["save_recognizer", "load_recognizer"]
