@@ -32,6 +32,7 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     root = shared_data("nw_ucla")
     cfg = Config.load("configs/nw_ucla.yaml", [
         f"data.path={root}", f"output_dir={tmp_path / 'run'}", "projection.epochs=2", "projection.num_codes=64",
+        "projection.min_steps=0", "train.min_steps=0",
         "train.max_steps=12", "train.max_train_samples=96", "train.max_test_samples=40", "train.checkpoint_every=6",
     ])
     cfg.save(tmp_path / "cfg.yaml")
@@ -40,7 +41,7 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     trained = json.loads((run / "metrics.json").read_text())
     for name in ("config.yaml", "labels.json", "tokens.json", "projection/model.safetensors",
                  "adapter/adapter_config.json", "stage1/diagnostics.json", "stage1/zipf.png",
-                 "eval/confusion_matrix.png", "eval/per_class_accuracy.png"):
+                 "eval/confusion_matrix.png", "eval/per_class_accuracy.png", "eval/loss_curves.png"):
         assert (run / name).exists(), name
     assert trained["num_samples"] == 40
     assert cli_main(["eval", str(run), "--json"]) == 0
@@ -58,6 +59,8 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     assert 0 < sum(probs) <= 1 + 1e-6 and pred["sentence"].startswith("<a_")
     assert cli_main(["tokenize", str(run), str(sample)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
-    # one body: num_frames / temporal_downsample action tokens (64 / 2 = 32 in configs/nw_ucla.yaml)
-    assert line.split("\t")[1].count("<a_") == cfg.data.num_frames // cfg.projection.temporal_downsample == 32
+    # one body: num_frames / temporal_downsample time steps of one token per body part (trunk, arms, legs):
+    # 64 / 8 x 5 = 40 in configs/nw_ucla.yaml
+    steps = cfg.data.num_frames // cfg.projection.temporal_downsample
+    assert line.split("\t")[1].count("<a_") == steps * 5 == 40
     assert np.isfinite(trained["final_train_loss"])

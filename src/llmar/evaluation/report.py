@@ -55,6 +55,41 @@ def plot_per_class(per_class: dict[str, float | None], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_loss_curves(log_path: Path, path: Path) -> bool:
+    """One panel per training stage from a run's ``logs.jsonl`` (stage-1 total loss, stage-2 or baseline
+    loss against the optimizer step). Returns False when the log holds no loss records."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[str, tuple[list, list]] = {}
+    if Path(log_path).exists():
+        for line in Path(log_path).read_text().splitlines():
+            rec = json.loads(line)
+            value = rec.get("loss", rec.get("total"))
+            if value is None or rec.get("stage") not in ("stage1", "stage2", "gcn"):
+                continue
+            steps, values = curves.setdefault(rec["stage"], ([], []))
+            steps.append(rec["step"])
+            values.append(value)
+    if not curves:
+        return False
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.2), squeeze=False)
+    for ax, (stage, (steps, values)) in zip(axes[0], curves.items(), strict=True):
+        ax.plot(steps, values, color="tab:blue")
+        ax.set_title({"stage1": "stage 1 (VQ-VAE, total loss)", "stage2": "stage 2 (LLM answer loss)",
+                      "gcn": "baseline (cross-entropy)"}[stage], fontsize=9)
+        ax.set_xlabel("optimizer step")
+        ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def write_report(metrics: dict, classes: list[str], out_dir: Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -119,3 +121,12 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
 
 def llm_config(path: str | None = None):
     return AutoConfig.from_pretrained(resolve_llm_path(path))
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """peft reads transformers' deprecated ``is_gradient_checkpointing`` when it wraps a model, which prints a
+    FutureWarning on every command; that one warning is silenced, nothing else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield

@@ -14,7 +14,7 @@ import torch
 
 from llmar.config import Config
 from llmar.data.layout import JointLayout
-from llmar.llm.loading import load_llm
+from llmar.llm.loading import load_llm, quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer, action_token
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.utils import atomic_save_json
@@ -52,7 +52,8 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
     if config.llm.finetune == "lora":
         from peft import PeftModel
 
-        llm = PeftModel.from_pretrained(llm, d / "adapter")
+        with quiet_peft():
+            llm = PeftModel.from_pretrained(llm, d / "adapter")
     model = LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, labels["classes"])
     tokens = json.loads((d / "tokens.json").read_text())
     model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))

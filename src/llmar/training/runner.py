@@ -14,7 +14,7 @@ from accelerate import Accelerator
 
 from llmar.config import Config
 from llmar.evaluation.metrics import classification_metrics
-from llmar.evaluation.report import write_report
+from llmar.evaluation.report import plot_loss_curves, write_report
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
 from llmar.utils import atomic_save_json, seed_everything
@@ -65,6 +65,7 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
     metrics["peak_rss_gb"] = peak_rss_gb()
     if accelerator.is_main_process:
         write_report(metrics, ds.classes, run_dir / "eval")
+        plot_loss_curves(run_dir / "logs.jsonl", run_dir / "eval" / "loss_curves.png")
         atomic_save_json({k: v for k, v in metrics.items() if k not in ("confusion_matrix",)}, run_dir / "metrics.json")
     logger.close()
     return run_dir, metrics

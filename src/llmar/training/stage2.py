@@ -9,6 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from llmar.config import Config
+from llmar.llm.loading import quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.training.trainer import LoopConfig, budget, fit
 
@@ -21,7 +22,8 @@ def attach_finetuning(llm, cfg: Config):
 
         lora = LoraConfig(r=cfg.llm.lora_r, lora_alpha=cfg.llm.lora_alpha, lora_dropout=cfg.llm.lora_dropout,
                           target_modules=list(cfg.llm.lora_targets), task_type="CAUSAL_LM")
-        return get_peft_model(llm, lora)
+        with quiet_peft():
+            return get_peft_model(llm, lora)
     if mode == "full":
         llm.requires_grad_(True)
         return llm
