@@ -160,7 +160,7 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator) -> dict:
 def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume=False) -> dict:
     """The graph baseline through the same trainer as stage 2 (SGD with Nesterov momentum, warm-up and
     cosine decay, label smoothing, checkpoints and resume)."""
-    from llmar.training.trainer import LoopConfig, budget, fit
+    from llmar.training.trainer import LoopConfig, batches_per_process, budget, fit
     from llmar.utils import atomic_save_safetensors
 
     g = cfg.gcn
@@ -168,8 +168,7 @@ def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resum
     model = build_gcn(cfg, ds)
     loader = make_loader(ds, train_idx, cfg, train=True, batch_size=g.batch_size)
     opt = torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
-    batches = -(-len(loader) // accelerator.num_processes)
-    steps = budget(batches, g.epochs, g.min_steps, cfg.train.max_steps)
+    steps = budget(batches_per_process(loader, accelerator), g.epochs, g.min_steps, cfg.train.max_steps)
     loop = LoopConfig(stage="gcn", steps=steps, warmup_ratio=g.warmup_ratio, log_every=cfg.train.log_every,
                       checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
@@ -11,7 +10,7 @@ from tqdm.auto import tqdm
 from llmar.config import Config
 from llmar.llm.loading import quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer
-from llmar.training.trainer import LoopConfig, budget, fit
+from llmar.training.trainer import LoopConfig, batches_per_process, budget, fit
 
 
 def attach_finetuning(llm, cfg: Config):
@@ -81,8 +80,7 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
     at the end, exact resume."""
     tc = cfg.train
     opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
-    batches = math.ceil(len(loader) / accelerator.num_processes)
-    loop = LoopConfig(stage="stage2", steps=total_steps(cfg, batches), warmup_ratio=tc.warmup_ratio,
+    loop = LoopConfig(stage="stage2", steps=total_steps(cfg, batches_per_process(loader, accelerator)), warmup_ratio=tc.warmup_ratio,
                       log_every=tc.log_every, checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
     return fit(model, _answer_loss, loader, opt, loop, accelerator, run_dir, logger, resume=resume,
                on_train_mode=_keep_vqvae_frozen)

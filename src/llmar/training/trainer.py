@@ -34,6 +34,11 @@ class LoopConfig:
     save_buffers: bool = False  # checkpoints also hold the model's buffers (BatchNorm statistics)
 
 
+def batches_per_process(loader, accelerator) -> int:
+    """Batches one process sees per epoch once accelerate shards ``loader`` (what step budgets count)."""
+    return math.ceil(len(loader) / accelerator.num_processes)
+
+
 def epoch_steps(batches_per_epoch: int, grad_accum: int = 1) -> int:
     return math.ceil(batches_per_epoch / grad_accum)
 
@@ -127,4 +132,4 @@ def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimize
     return {"steps": step, "final_loss": float(np.mean(losses[-10:])) if losses else None}
 
 
-__all__ = ["LoopConfig", "budget", "fit", "warmup_cosine"]
+__all__ = ["LoopConfig", "batches_per_process", "budget", "fit", "warmup_cosine"]
