@@ -7,7 +7,7 @@ import numpy as np
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
     k = min(k, scores.shape[1])
-    top = np.argsort(-scores, axis=1)[:, :k]
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # ties: lower class index first, as argmax
     return float((top == labels[:, None]).any(1).mean())
 
 

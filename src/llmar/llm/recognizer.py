@@ -6,9 +6,10 @@ Three entry modes (``llm.entry``):
 - ``continuous``: the encoder's unquantised vectors, projected, go in through ``inputs_embeds``;
 - ``snap``: each code is replaced by its nearest real vocabulary token, so the action sentence is
   literally text and only the adapter trains.
-Training uses the language-model loss on the answer tokens only. Inference scores every class name
-by its log-likelihood given the prompt; the prompt's key/value cache is computed once and shared by
-all class names.
+Training uses the language-model loss on the answer tokens only. Inference ranks class names by their
+log-likelihood given the prompt: the prompt runs once, and the names' shared prefixes are expanded on
+its key/value cache, either all of them or only those a best-first search needs for the top k
+(``name_search``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
+from llmar.llm.name_search import NameTrie, SearchStats, full_rows, score_all, search_top_k
 from llmar.projection.vqvae import ActionVQVAE
 
 ENTRY_MODES = ("tokens", "continuous", "snap")
@@ -171,45 +173,59 @@ class LLMActionRecognizer(nn.Module):
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
-    def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, chunk_rows: int = 256) -> torch.Tensor:
-        """Log-likelihood [B, K] of every class name (with end-of-sequence) given each prompt.
+    def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
+              chunk_rows: int = 256, stats: SearchStats | None = None) -> torch.Tensor:
+        """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt.
 
-        The prompt is run once; its cache is repeated for the class names, which are fed in chunks.
+        ``top_k=None`` scores every name. With ``top_k`` set, a best-first search over the names' trie
+        (``name_search``) returns exact scores for each sample's ``top_k`` best names (ranked as full
+        scoring ranks them) and -inf for names it proved cannot reach them. Both run the prompt once and
+        expand each shared prefix once per sample on the prompt's cache.
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
+        trie = NameTrie.build(class_ids)
         tokens, mask, continuous = self.encode_actions(x)
         ids, attn, pos = self.build_inputs(tokens, mask)
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=self._last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        cache = out.cache
-        b, device = ids.shape[0], ids.device
-        width = max(len(c) for c in class_ids)
-        cls = torch.full((len(class_ids), width), self.pad_id, dtype=torch.long, device=device)
-        cls_mask = torch.zeros_like(cls, dtype=torch.bool)
-        for k, c in enumerate(class_ids):
-            cls[k, : len(c)] = torch.tensor(c, device=device)
-            cls_mask[k, : len(c)] = True
-        scores = first.gather(1, cls[:, 0].expand(b, -1))  # first answer token of every class
-        if width == 1:
-            return scores
+        expand = self._expander(out.cache, attn, trie, chunk_rows)
+        if stats is not None:
+            stats.full_rows += full_rows(trie, ids.shape[0])
+        if top_k is None:
+            scores = score_all(trie, len(class_ids), first, expand, stats)
+        else:
+            scores = search_top_k(trie, len(class_ids), first, expand, top_k, stats)
+        return scores.float().to(ids.device)
+
+    def _expander(self, cache, attn: torch.Tensor, trie: NameTrie, chunk_rows: int):
+        """rows [(sample, prefix)] -> next-token log-probs [R, V] after prompt + prefix, on the prompt's
+        cache. Prefixes are left-padded to the trie's longest prefix, so every row is computed with the
+        same shapes whichever search asked for it (padding is masked out)."""
+        width = max(1, max(len(trie.prefix(n)) for n in range(len(trie))) - 1)
         prompt_len = attn.sum(1)
-        per_chunk = max(1, chunk_rows // b)
-        rest = []
-        for start in range(0, len(class_ids), per_chunk):
-            chunk = cls[start : start + per_chunk]  # [kc, W]
-            kc = chunk.shape[0]
-            chunk_cache = copy.deepcopy(cache)
-            chunk_cache.batch_repeat_interleave(kc)
-            inp = chunk[:, :-1].repeat(b, 1)  # rows ordered (sample, class)
-            full_mask = torch.cat([attn.repeat_interleave(kc, 0), torch.ones_like(inp)], dim=1)
-            positions = prompt_len.repeat_interleave(kc)[:, None] + torch.arange(width - 1, device=device)
-            logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=full_mask, position_ids=positions,
-                              cache=chunk_cache, use_cache=True).logits.float()
-            logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
-            logp = logp * cls_mask[start : start + kc, 1:].repeat(b, 1)  # padding after short names
-            rest.append(logp.sum(-1).reshape(b, kc))
-        return scores + torch.cat(rest, dim=1)
+        device = attn.device
+
+        def expand(rows: list[tuple[int, tuple[int, ...]]]) -> torch.Tensor:
+            out = []
+            for start in range(0, len(rows), chunk_rows):
+                chunk = rows[start : start + chunk_rows]
+                sample = torch.tensor([s for s, _ in chunk], device=device)
+                inp = torch.full((len(chunk), width), self.pad_id, dtype=torch.long, device=device)
+                seg = torch.zeros((len(chunk), width), dtype=torch.long, device=device)
+                for r, (_, prefix) in enumerate(chunk):
+                    inp[r, width - len(prefix):] = torch.tensor(prefix, device=device)
+                    seg[r, width - len(prefix):] = 1
+                positions = prompt_len[sample][:, None] + (seg.cumsum(1) - 1).clamp(min=0)
+                rows_cache = copy.deepcopy(cache)
+                rows_cache.batch_select_indices(sample)
+                logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=torch.cat([attn[sample], seg], 1),
+                                  position_ids=positions, cache=rows_cache, use_cache=True,
+                                  logits_to_keep=self._last_positions(inp, 1)).logits[:, -1]
+                out.append(logits.float().log_softmax(-1))
+            return torch.cat(out)
+
+        return expand
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12) -> list[str]:

@@ -87,13 +87,16 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
 
 
 @torch.no_grad()
-def score_loader(model: LLMActionRecognizer, loader, accelerator, class_ids=None, desc="evaluating"):
-    """Scores [N, K], labels [N] and dataset indices [N], gathered over processes, each sample once."""
+def score_loader(model: LLMActionRecognizer, loader, accelerator, class_ids=None, desc="evaluating",
+                 top_k: int | None = None):
+    """Scores [N, K], labels [N] and dataset indices [N], gathered over processes, each sample once.
+
+    ``top_k``: exact scores for each sample's k best names only (-inf for the rest); None: every name."""
     model.eval()
     ploader = accelerator.prepare(loader)
     scores, labels, indices = [], [], []
     for batch in tqdm(ploader, desc=desc, disable=not accelerator.is_main_process, unit="batch"):
-        s = model.score(batch["x"], class_ids)
+        s = model.score(batch["x"], class_ids, top_k=top_k)
         s, y, i = accelerator.gather_for_metrics((s, batch["y"], batch["index"]))
         scores.append(s.float().cpu())
         labels.append(y.cpu())

@@ -1,0 +1,133 @@
+"""Exact top-k name search against scoring every name, with 10, 27, 60 and 120 real action names.
+
+    python benchmarks/topk_scoring.py --run runs/bench/nw_ucla/default_seed0 [--samples 128]
+
+On a trained run's test clips, each label set is scored three ways: one row per name on the prompt's
+cache (how llmar scored before the trie; the reference for "today"), every name through the trie
+(`--all-scores`), and the exact top-5 search (the default). Reports samples/s, the share of this
+machine's bf16 matrix-product rate the search reaches, the name tokens it fed to the LLM against
+one-row-per-name scoring, and checks that top-1 and top-5 are identical on every clip.
+The label sets: the run's own names (NW-UCLA: 10), UTD-MHAD's 27, NTU-60 and NTU-120 (published lists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from inference_flops import forward_flops, matmul_rate
+
+from llmar.data.ntu import ntu_class_names
+from llmar.data.selection import load_data, split_indices
+from llmar.llm.name_search import SearchStats
+from llmar.llm.pretrained import load_recognizer
+from llmar.training.data import make_loader
+
+UTD_MHAD = [
+    "right arm swipe to the left", "right arm swipe to the right", "right hand wave", "two hand front clap",
+    "right arm throw", "cross arms in the chest", "basketball shoot", "right hand draw x",
+    "right hand draw circle (clockwise)", "right hand draw circle (counter clockwise)", "draw triangle",
+    "bowling (right hand)", "front boxing", "baseball swing from right", "tennis right hand forehand swing",
+    "arm curl (two arms)", "tennis serve", "two hand push", "right hand knock on door",
+    "right hand catch an object", "right hand pick up and throw", "jogging in place", "walking in place",
+    "sit to stand", "stand to sit", "forward lunge (left foot forward)", "squat (two arms stretch out)",
+]  # fmt: skip
+
+
+@torch.no_grad()
+def score_each_name(model, x, class_ids, chunk_rows: int = 256) -> torch.Tensor:
+    """One row per (sample, name) on the prompt's cache: the scoring this benchmark compares against."""
+    tokens, mask, continuous = model.encode_actions(x)
+    ids, attn, pos = model.build_inputs(tokens, mask)
+    out = model.llm(inputs_embeds=model.embed(ids, continuous), attention_mask=attn, position_ids=pos,
+                    use_cache=True, logits_to_keep=model._last_positions(ids, 1))
+    first = out.logits[:, -1].float().log_softmax(-1)
+    b, width = ids.shape[0], max(len(c) for c in class_ids)
+    cls = torch.full((len(class_ids), width), model.pad_id, dtype=torch.long)
+    cls_mask = torch.zeros_like(cls, dtype=torch.bool)
+    for k, c in enumerate(class_ids):
+        cls[k, : len(c)] = torch.tensor(c)
+        cls_mask[k, : len(c)] = True
+    scores = first.gather(1, cls[:, 0].expand(b, -1))
+    prompt_len, per_chunk, rest = attn.sum(1), max(1, chunk_rows // b), []
+    for start in range(0, len(class_ids), per_chunk):
+        chunk = cls[start : start + per_chunk]
+        kc = chunk.shape[0]
+        cache = copy.deepcopy(out.cache)
+        cache.batch_repeat_interleave(kc)
+        inp = chunk[:, :-1].repeat(b, 1)
+        full_mask = torch.cat([attn.repeat_interleave(kc, 0), torch.ones_like(inp)], dim=1)
+        positions = prompt_len.repeat_interleave(kc)[:, None] + torch.arange(width - 1)
+        logits = model.llm(inputs_embeds=model.embed(inp), attention_mask=full_mask, position_ids=positions,
+                           cache=cache, use_cache=True).logits.float()
+        logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
+        rest.append((logp * cls_mask[start : start + kc, 1:].repeat(b, 1)).sum(-1).reshape(b, kc))
+    return scores + torch.cat(rest, dim=1)
+
+
+def ranking(scores: torch.Tensor, k: int) -> np.ndarray:
+    return np.argsort(-scores.double().numpy(), axis=1, kind="stable")[:, :k]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--run", required=True)
+    p.add_argument("--samples", type=int, default=128, help="test clips (the first N of the test split)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--out", default="docs/results/topk_scoring.jsonl")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    cfg, model, _ = load_recognizer(args.run)
+    ds = load_data(cfg)
+    _, test_idx = split_indices(ds, cfg)
+    loader = make_loader(ds, test_idx[: args.samples], cfg, train=False, batch_size=args.batch)
+    batches = [b["x"] for b in loader]
+    rate = matmul_rate(torch.bfloat16)
+    lcfg = model.llm.config
+    label_sets = {"run": model.classes, "utd_mhad": UTD_MHAD, "ntu60": ntu_class_names(60),
+                  "ntu120": ntu_class_names(120)}
+    for name, names in label_sets.items():
+        class_ids = model.class_token_ids(names)
+        times, results, stats = {}, {}, SearchStats()
+        for method in ("each_name", "trie_all", "top_k"):
+            start, out = time.perf_counter(), []
+            for x in batches:
+                if method == "each_name":
+                    out.append(score_each_name(model, x, class_ids))
+                else:
+                    out.append(model.score(x, class_ids, top_k=args.k if method == "top_k" else None,
+                                           stats=stats if method == "top_k" else None))
+            times[method], results[method] = time.perf_counter() - start, torch.cat(out)
+        n = len(results["top_k"])
+        ref = results["each_name"]
+        same_top1 = bool((ranking(results["top_k"], 1) == ranking(ref, 1)).all())
+        same_topk = bool((ranking(results["top_k"], args.k) == ranking(ref, args.k)).all())
+        name_tokens = n * sum(len(c) - 1 for c in class_ids)  # fed by one-row-per-name scoring
+        prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x) for x in batches) / n
+        width = max(len(c) for c in class_ids) - 1
+        flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
+            lcfg, stats.rows * width, stats.rows * width * (prompt_len + width), stats.rows)
+        row = {
+            "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
+            "samples_per_s": {m: n / t for m, t in times.items()},
+            "speedup_vs_each_name": times["each_name"] / times["top_k"],
+            "rounds": stats.rounds, "rows_fraction_of_trie": stats.fraction,
+            "name_tokens_fraction": stats.tokens / max(name_tokens, 1),
+            "matmul_share": flops / times["top_k"] / rate, "bf16_matmul_gflops": rate / 1e9,
+            "identical_top1": same_top1, f"identical_top{args.k}": same_topk,
+            "max_abs_diff_top_k_vs_each_name": float(max(
+                (results["top_k"][i, c] - ref[i, c]).abs() for i, row_ in enumerate(ranking(ref, args.k)) for c in row_)),
+        }
+        print(json.dumps(row))
+        with Path(args.out).open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Exact top-k by best-first search over the class-name trie: same ranking as scoring every name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from llmar.llm.name_search import NameTrie, SearchStats, full_rows, score_all, search_top_k
+from tests.test_recognizer import brute_force_scores, clips, make_model
+
+# shared prefixes, a name that is a prefix of others, a duplicate (an exact tie) and long names
+NAMES = ["pick up", "pick up with one hand", "pick up with both hands", "put down", "put on a hat",
+         "put on a shoe", "walk", "walk around", "walk towards", "drink water", "drink water", "sit down",
+         "stand up", "throw", "jump up", "wave hand", "clap hands", "kick something", "point to something"]
+
+
+def ranking(scores: torch.Tensor, k: int) -> list[list[int]]:
+    """Top-k class indices per row, ties by class index (the order every llmar report uses)."""
+    s = scores.double().numpy()
+    return [sorted(range(s.shape[1]), key=lambda c: (-s[b, c], c))[:k] for b in range(s.shape[0])]
+
+
+def test_trie_shares_prefixes_and_keeps_duplicates():
+    trie = NameTrie.build([[1, 2, 9], [1, 2, 3, 9], [1, 4, 9], [1, 4, 9]])
+    assert trie.prefix(trie.children[trie.children[0][1]][2]) == (1, 2)
+    assert len(trie.children[0]) == 1  # one first token shared by all four
+    leaf = trie.children[trie.children[trie.children[0][1]][4]][9]
+    assert trie.classes[leaf] == [2, 3]  # identical token sequences share one leaf
+    assert trie.names_below[0] == 4
+    assert full_rows(trie, 2) == 2 * 4  # internal nodes (1), (1,2), (1,4), (1,2,3) per sample; the root is the prompt
+    with pytest.raises(ValueError, match="no tokens"):
+        NameTrie.build([[1], []])
+
+
+class CoarseLM:
+    """A next-token table with few distinct log-probs, so different names often tie exactly."""
+
+    def __init__(self, vocab: int, rng: np.random.Generator):
+        self.vocab, self.rng, self.table = vocab, rng, {}
+
+    def logp(self, sample: int, prefix: tuple[int, ...]) -> torch.Tensor:
+        if (sample, prefix) not in self.table:
+            p = self.rng.choice([0.05, 0.1, 0.2, 0.4], size=self.vocab)
+            self.table[sample, prefix] = torch.tensor(np.log(p / p.sum()), dtype=torch.float32)
+        return self.table[sample, prefix]
+
+    def expand(self, rows):
+        return torch.stack([self.logp(s, prefix) for s, prefix in rows])
+
+
+def test_search_on_synthetic_distributions_matches_exhaustive_ranking():
+    rng = np.random.default_rng(0)
+    vocab = 6
+    class_ids = [list(rng.integers(0, vocab - 1, size=rng.integers(1, 5))) + [vocab - 1] for _ in range(40)]
+    trie = NameTrie.build(class_ids)
+    for trial in range(20):
+        lm = CoarseLM(vocab, rng)
+        first = torch.stack([lm.logp(s, ()) for s in range(3)])
+        full = score_all(trie, len(class_ids), first, lm.expand)
+        for k in (1, 5, 40):
+            fast = search_top_k(trie, len(class_ids), first, lm.expand, k)
+            assert ranking(fast, k) == ranking(full, k), (trial, k)
+            for s, top in enumerate(ranking(full, k)):
+                assert torch.equal(fast[s, top], full[s, top])  # exact scores for the top k
+
+
+@pytest.fixture(scope="module")
+def model(tiny_llm_dir):
+    return make_model(tiny_llm_dir)
+
+
+def test_full_scoring_equals_one_forward_per_name(model):
+    x = clips()
+    full = model.score(x, model.class_token_ids(NAMES), chunk_rows=5)  # several chunks per level
+    torch.testing.assert_close(full, brute_force_scores(model, x, NAMES), atol=2e-4, rtol=1e-4)
+
+
+def test_top_k_on_a_tiny_llama_matches_full_scoring_and_evaluates_fewer_prefixes(model):
+    x = clips(b=4, m=1, seed=5)
+    ids = model.class_token_ids(NAMES)
+    full_stats, fast_stats = SearchStats(), SearchStats()
+    full = model.score(x, ids, stats=full_stats)
+    assert full_stats.fraction == 1.0
+    for k in (1, 5):
+        fast = model.score(x, ids, top_k=k, stats=fast_stats)
+        assert ranking(fast, k) == ranking(full, k)
+        for s, top in enumerate(ranking(full, k)):
+            torch.testing.assert_close(fast[s, top], full[s, top], atol=1e-5, rtol=1e-5)
+    assert fast_stats.rows < 2 * full_stats.rows  # two searches together cost less than one full scoring
+    duplicate = NAMES.index("drink water")
+    assert torch.equal(full[:, duplicate], full[:, duplicate + 1])  # the tie is exact
