@@ -64,3 +64,25 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     steps = cfg.data.num_frames // cfg.projection.temporal_downsample
     assert line.split("\t")[1].count("<a_") == steps * 5 == 40
     assert np.isfinite(trained["final_train_loss"])
+
+    # exact top-k search on the real SmolLM2 and real clips: NTU-120's names plus names that are prefixes
+    # of others and a duplicate (an exact tie) rank exactly as scoring every name does
+    from llmar.api import Recognizer
+    from llmar.data.ntu import ntu_class_names
+    from llmar.data.selection import load_data, split_indices
+    from llmar.llm.name_search import SearchStats
+    from llmar.training.data import make_loader
+
+    rec = Recognizer.from_pretrained(run)
+    names = ntu_class_names(120) + rec.classes + ["walk", "walk around", "pick up", "drink water"]
+    ids = rec.model.class_token_ids(names)
+    ds = load_data(cfg)
+    x = next(iter(make_loader(ds, split_indices(ds, cfg)[1][:12], cfg, train=False, batch_size=12)))["x"]
+    stats = SearchStats()
+    full, fast = rec.model.score(x, ids), rec.model.score(x, ids, top_k=5, stats=stats)
+    order = lambda s: np.argsort(-s.double().numpy(), axis=1, kind="stable")[:, :5]  # noqa: E731
+    np.testing.assert_array_equal(order(fast), order(full))
+    top = order(full)
+    np.testing.assert_allclose(np.take_along_axis(fast.numpy(), top, 1), np.take_along_axis(full.numpy(), top, 1),
+                               atol=1e-4)
+    assert stats.fraction < 0.5  # the search expands under half the prefixes full scoring does

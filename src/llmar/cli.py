@@ -35,6 +35,38 @@ def _print_metrics(metrics: dict, title: str) -> None:
     console.print(summary_table(metrics, title))
 
 
+def _is_data(path: str) -> bool:
+    """A folder, or a file that is not YAML: `llmar train` derives the recipe from it."""
+    p = Path(path)
+    return p.is_dir() or (p.is_file() and p.suffix.lower() not in (".yaml", ".yml"))
+
+
+def _derived_config(args):
+    from llmar.config import apply_overrides
+    from llmar.recipe import derive_config
+
+    cfg, why = derive_config(args.config, model=getattr(args, "model", "llmar"))
+    cfg = apply_overrides(cfg, args.set)
+    table = Table(title=f"recipe derived from {args.config} (llmar init-config writes it as YAML)")
+    table.add_column("key")
+    table.add_column("value")
+    table.add_column("why")
+    flat = {f"{section}.{k}": v for section, d in cfg.to_dict().items() if isinstance(d, dict) for k, v in d.items()}
+    for key, reason in why.items():
+        table.add_row(key, str(flat.get(key, getattr(cfg, key, ""))), reason)
+    console.print(table)
+    return cfg
+
+
+def cmd_init_config(args) -> int:
+    from llmar.config import apply_overrides
+    from llmar.recipe import commented_yaml, derive_config
+
+    cfg, why = derive_config(args.data, model=args.model)
+    sys.stdout.write(commented_yaml(apply_overrides(cfg, args.set), why))
+    return 0
+
+
 def cmd_train(args) -> int:
     from llmar.config import Config
     from llmar.training.runner import train
@@ -45,9 +77,12 @@ def cmd_train(args) -> int:
         run_dir, metrics = train(cfg, resume=True)
     else:
         if not args.config:
-            console.print("[red]train needs a CONFIG file or --resume RUN_DIR[/red]")
+            console.print("[red]train needs a CONFIG file, a DATA file or folder, or --resume RUN_DIR[/red]")
             return 2
-        cfg = _load_config(args.config, args.set)
+        if _is_data(args.config):
+            cfg = _derived_config(args)
+        else:
+            cfg = _load_config(args.config, args.set)
         run_dir, metrics = train(cfg)
     _print_metrics(metrics, f"{cfg.model} on {cfg.data.kind}: test split")
     console.print(f"run saved in [bold]{run_dir}[/bold]")
@@ -205,11 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("train", help="train from a YAML config (or resume a run)")
-    s.add_argument("config", nargs="?", help="YAML config file (or the name of a packaged one: demo)")
+    s = sub.add_parser("train", help="train from a YAML config or straight from data (or resume a run)")
+    s.add_argument("config", nargs="?", help="YAML config file, the name of a packaged one (demo), or a data "
+                                             "file/folder of any supported format: the recipe is derived from it")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("init-config", help="print the recipe `llmar train DATA` would derive, as commented YAML")
+    s.add_argument("data", help="a data file or folder of any supported format")
+    s.add_argument("--model", default="llmar", choices=["llmar", "gcn"])
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    s.set_defaults(func=cmd_init_config)
 
     s = sub.add_parser("eval", help="evaluate a saved run on its test split")
     s.add_argument("run_dir")

@@ -17,6 +17,7 @@ class DataConfig:
     path: str | None = None
     train_split: list[str] = field(default_factory=lambda: ["train"])
     test_split: list[str] = field(default_factory=lambda: ["test"])
+    holdout_fraction: float = 0.0  # > 0: ignore the split tags; hold out this class-stratified share as test
     num_frames: int = 64  # valid frames are resampled to this length
     max_bodies: int = 2
     center: bool = True

@@ -113,7 +113,7 @@ class SkeletonDataset:
         """The valid frames of sample ``i`` as float32 [M, T_i, V, C] (a copy)."""
         arr = np.array(self.x[i, :, : self.lengths[i]], dtype=np.float32)  # a writable copy, also of a memmap
         if not np.isfinite(arr).all():
-            raise DataError(f"{self.source}: sample {self.names[i]!r} contains NaN or inf")
+            raise DataError(f"{self.source}: sample {str(self.names[i])!r} contains NaN or inf")
         return arr
 
     def class_counts(self, split: str | None = None) -> dict[str, int]:

@@ -208,7 +208,7 @@ def check_finite(x: np.ndarray, names: np.ndarray, source: str, chunk: int = 256
         ok = np.isfinite(np.asarray(x[i : i + chunk])).reshape(min(chunk, len(x) - i), -1).all(axis=1)
         if not ok.all():
             j = i + int(np.argmin(ok))
-            raise DataError(f"{source}: sample {names[j]!r} contains NaN or inf")
+            raise DataError(f"{source}: sample {str(names[j])!r} contains NaN or inf")
 
 
 def _layout_from_members(path: Path, m: dict, num_joints: int) -> JointLayout:

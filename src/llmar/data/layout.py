@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,16 +202,61 @@ def get_layout(name: str) -> JointLayout:
         raise KeyError(f"unknown joint layout {name!r}; known: {sorted(LAYOUTS)}") from None
 
 
+# Standard joint names a generic layout recognises (case, separators and word order do not matter:
+# "hip_left", "LeftHip", "l_hip" and "left-hip" all name the left hip). Sides: left/l, right/r.
+CENTRE_NAMES = ("pelvis", "hip center", "hip centre", "mid hip", "spine base", "root", "hips", "hip")
+UPPER_SPINE_NAMES = ("neck", "spine shoulder", "shoulder center", "shoulder centre", "thorax", "upper spine",
+                     "spine top", "chest", "mid shoulder")
+SIDE_WORDS = {"left": "left", "l": "left", "right": "right", "r": "right"}
+
+
+def _words(name: str) -> list[str]:
+    """'LeftHip' / 'hip_left' / 'l-hip' -> ['left', 'hip'] / ['hip', 'left'] / ['l', 'hip']."""
+    spaced = re.sub(r"([A-Z])([A-Z][a-z])", r"\1 \2", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)))
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _side_and_part(name: str) -> tuple[str | None, str]:
+    words = _words(name)
+    side = next((SIDE_WORDS[w] for w in words if w in SIDE_WORDS), None)
+    return side, " ".join(w for w in words if w not in SIDE_WORDS)
+
+
+def infer_landmarks(joint_names: list[str]) -> dict:
+    """centre, spine (lower, upper), hips and shoulders (left, right) joint indices from standard joint
+    names; a key is missing when the names do not give it (the layout then centres on its root)."""
+    parsed = [_side_and_part(n) for n in joint_names]
+    found: dict = {}
+    for key, part in (("hips", "hip"), ("shoulders", "shoulder")):
+        left = [i for i, (side, p) in enumerate(parsed) if side == "left" and p == part]
+        right = [i for i, (side, p) in enumerate(parsed) if side == "right" and p == part]
+        if left and right:
+            found[key] = (left[0], right[0])
+    unsided = {p: i for i, (side, p) in reversed(list(enumerate(parsed))) if side is None}
+    centre = next((unsided[n] for n in CENTRE_NAMES if n in unsided), None)
+    upper = next((unsided[n] for n in UPPER_SPINE_NAMES if n in unsided), None)
+    if centre is not None:
+        found["center"] = centre
+    if centre is not None and upper is not None and centre != upper:
+        found["spine"] = (centre, upper)
+    return found
+
+
 def generic_layout(num_joints: int, parents: list[int] | None = None, joint_names: list[str] | None = None) -> JointLayout:
     """A layout for anyone's skeleton. Without a tree, joints form a chain from joint 0 (a star
-    would also do; a chain keeps graph convolutions local)."""
+    would also do; a chain keeps graph convolutions local). Standard joint names (``infer_landmarks``)
+    give the centre, spine, hips and shoulders that centring and view alignment use."""
     if num_joints < 1:
         raise ValueError(f"a skeleton needs at least one joint, got {num_joints}")
     if parents is None:
         parents = [-1] + list(range(num_joints - 1))
+    names_given = joint_names is not None
     if joint_names is None:
         joint_names = [f"joint_{i}" for i in range(num_joints)]
     root = list(parents).index(-1) if -1 in list(parents) else 0
+    marks = infer_landmarks(list(joint_names)) if names_given else {}
     return JointLayout(
-        name=f"generic{num_joints}", joint_names=tuple(joint_names), parents=tuple(int(p) for p in parents), center=root
+        name=f"generic{num_joints}", joint_names=tuple(str(n) for n in joint_names),
+        parents=tuple(int(p) for p in parents), center=marks.get("center", root), hips=marks.get("hips"),
+        shoulders=marks.get("shoulders"), spine=marks.get("spine"),
     )

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from llmar.config import Config
 from llmar.data.dataset import SkeletonDataset
+from llmar.data.transforms import alignment_problem
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 def load_data(cfg: Config) -> SkeletonDataset:
+    """The dataset a config names; warns once when ``data.align_view`` is asked for but cannot act."""
     from llmar.data.registry import load_dataset
 
-    return load_dataset(cfg.data.kind, cfg.data.path, **cfg.data.options)
+    ds = load_dataset(cfg.data.kind, cfg.data.path, **cfg.data.options)
+    problem = alignment_problem(ds.layout, ds.num_coords) if cfg.data.align_view else None
+    if problem and problem not in _warned:
+        _warned.add(problem)
+        log.warning("data.align_view is on but does nothing: %s", problem)
+    return ds
 
 
 def split_indices(ds: SkeletonDataset, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    train, test = ds.indices(cfg.data.train_split), ds.indices(cfg.data.test_split)
+    if cfg.data.holdout_fraction > 0:
+        train, test = holdout_split(ds.y, cfg.data.holdout_fraction)
+    else:
+        train, test = ds.indices(cfg.data.train_split), ds.indices(cfg.data.test_split)
     if cfg.train.max_train_samples:
         train = _stratified_head(ds, train, cfg.train.max_train_samples, cfg.train.seed)
     if cfg.train.max_test_samples:
         test = _stratified_head(ds, test, cfg.train.max_test_samples, cfg.train.seed)
     return train, test
+
+
+def holdout_split(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) indices with ``fraction`` of each class held out (at least one sample of every class
+    with two or more). The seed is fixed, not the training seed: every run of a recipe tests on the same clips."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"data.holdout_fraction must be in (0, 1), got {fraction}")
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        if len(members) >= 2:
+            test.extend(members[: max(1, int(round(fraction * len(members))))])
+    test = np.sort(np.asarray(test, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(y)), test), test
 
 
 def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int) -> np.ndarray:

@@ -46,15 +46,34 @@ def _rotation_to(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + k + k @ k / (1 + c)
 
 
+def alignment_problem(layout: JointLayout, num_coords: int) -> str | None:
+    """Why :func:`align_view` cannot act on this data (None when it can)."""
+    if num_coords != 3:
+        return f"view alignment needs 3D joints; this data has {num_coords} coordinates"
+    if layout.hips is None:
+        return (f"layout {layout.name!r} has no left/right hips (name them e.g. hip_left, hip_right; "
+                "see README, 'Bring your own data')")
+    if layout.spine is None and layout.shoulders is None:
+        return f"layout {layout.name!r} has no spine joints and no shoulders to draw the spine from"
+    return None
+
+
+def _spine_vector(frame: np.ndarray, layout: JointLayout) -> np.ndarray:
+    if layout.spine is not None:
+        return frame[layout.spine[1]] - frame[layout.spine[0]]
+    return frame[list(layout.shoulders)].mean(0) - frame[list(layout.hips)].mean(0)  # mid-hips -> mid-shoulders
+
+
 def align_view(seq: np.ndarray, layout: JointLayout) -> np.ndarray:
-    """Rotate 3D sequences so the first frame's spine points along +y and its hips along +x."""
-    if seq.shape[-1] != 3 or layout.spine is None or layout.hips is None:
+    """Rotate 3D sequences so the first frame's spine points along +y and its hips along +x (a no-op when
+    :func:`alignment_problem` names a reason)."""
+    if alignment_problem(layout, seq.shape[-1]) is not None:
         return seq
     present = body_mask(seq)
     if not present.any():
         return seq
     first = seq[np.argmax(present), 0]
-    r1 = _rotation_to(first[layout.spine[1]] - first[layout.spine[0]], np.array([0.0, 1.0, 0.0]))
+    r1 = _rotation_to(_spine_vector(first, layout), np.array([0.0, 1.0, 0.0]))
     hips = r1 @ (first[layout.hips[1]] - first[layout.hips[0]])
     hips[1] = 0.0  # only the heading about the vertical axis is left to fix
     r2 = _rotation_to(hips, np.array([1.0, 0.0, 0.0])) if np.linalg.norm(hips) > 1e-6 else np.eye(3)

@@ -1,0 +1,105 @@
+"""A recipe derived from the data itself, for ``llmar train DATA`` and ``llmar init-config DATA``.
+
+The derived config is the measured-best LLM-AR recipe (``configs/nw_ucla.yaml``; docs/benchmarks.md)
+with every data-dependent choice read off the data: the kind, the frame count from the clip lengths,
+the number of bodies, whether the view can be aligned, and the split. Training budgets are already
+counted in optimizer steps with floors (``projection.min_steps``, ``train.min_steps``), so a 200-clip
+set and NTU-120 both train properly without a number to tune here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from llmar.config import Config
+from llmar.data.dataset import SkeletonDataset
+from llmar.data.registry import detect_kind, load_dataset
+from llmar.data.transforms import alignment_problem
+
+TOKEN_STEPS = 8  # time steps per action sentence: 8 steps x 5 body parts = 40 tokens (stage-2 cost on a CPU)
+HOLDOUT = 0.2  # share of subjects (or, without subjects, of each class) held out when the data has no test split
+SECOND_BODY_SHARE = 0.05  # keep two bodies when at least this share of clips has a second one
+
+
+def derive_config(path: str | Path, kind: str = "auto", model: str = "llmar") -> tuple[Config, dict[str, str]]:
+    """(config, reasons): ``reasons`` maps dotted keys to why they were set that way."""
+    path = Path(path)
+    kind = detect_kind(path) if kind == "auto" else kind
+    ds = load_dataset(kind, path)
+    cfg, why = Config(), {}
+    cfg.model = model
+    cfg.output_dir = str(Path("runs") / (path.stem or "run"))
+    cfg.data.kind, cfg.data.path = kind, str(path)
+    why["data.kind"] = f"detected from {path.name}"
+
+    median = float(np.median(ds.lengths))
+    cfg.data.num_frames = 32 if median <= 32 else 64
+    why["data.num_frames"] = f"median clip length {median:.0f} frames"
+
+    share = _second_body_share(ds)
+    cfg.data.max_bodies = 2 if share >= SECOND_BODY_SHARE else 1
+    why["data.max_bodies"] = f"{100 * share:.1f} % of clips have a second body"
+
+    problem = alignment_problem(ds.layout, ds.num_coords)
+    cfg.data.align_view = problem is None
+    why["data.align_view"] = problem or f"3D, and layout {ds.layout.name!r} has hips and a spine"
+    cfg.data.rotation_deg = 15.0
+    why["data.rotation_deg"] = "±45° with alignment cost 14 points on the NW-UCLA probe (docs/benchmarks.md)"
+
+    _derive_split(cfg, ds, why)
+
+    p = cfg.projection
+    p.codebook, p.part_tokens, p.class_weight, p.num_codes, p.grad_clip = "euclidean", True, 1.0, 256, 1.0
+    p.temporal_downsample = cfg.data.num_frames // TOKEN_STEPS
+    why["projection.temporal_downsample"] = (f"{cfg.data.num_frames} frames / {TOKEN_STEPS} steps: "
+                                             f"{TOKEN_STEPS} x {len(ds.layout.body_parts())} body parts per body")
+    p.epochs, p.min_steps, p.batch_size = 30, 600, 32
+    why["projection.min_steps"] = "a floor on stage-1 steps: a small set trains more epochs"
+    cfg.llm.lora_dropout = 0.0
+    t = cfg.train
+    t.epochs, t.min_steps, t.batch_size, t.lr, t.projection_lr = 4, 300, 8, 1e-3, 3e-3
+    why["train.min_steps"] = "a floor on stage-2 steps: a small set trains more epochs"
+    return cfg, why
+
+
+def _second_body_share(ds: SkeletonDataset, limit: int = 2000) -> float:
+    if ds.num_bodies < 2:
+        return 0.0
+    idx = np.linspace(0, len(ds) - 1, min(limit, len(ds))).astype(int)
+    return float(np.mean([np.abs(ds.x[i, 1]).sum() > 0 for i in idx]))
+
+
+def _derive_split(cfg: Config, ds: SkeletonDataset, why: dict[str, str]) -> None:
+    tags = sorted(set(ds.split.tolist()))
+    if "train" in tags and "test" in tags:
+        why["data.test_split"] = "the data's own train/test split"
+        return
+    if len(tags) >= 3:  # subject / actor / fold tags: hold out whole groups
+        n_test = max(1, math.ceil(HOLDOUT * len(tags)))
+        cfg.data.train_split, cfg.data.test_split = tags[:-n_test], tags[-n_test:]
+        why["data.test_split"] = f"no test split in the data: the last {n_test} of its {len(tags)} groups held out"
+        return
+    cfg.data.holdout_fraction = HOLDOUT
+    why["data.holdout_fraction"] = (f"no test split or subject groups in the data: {100 * HOLDOUT:.0f} % of each "
+                                    "class held out at random (fixed seed)")
+
+
+def commented_yaml(cfg: Config, why: dict[str, str]) -> str:
+    """The config as YAML, each derived key followed by why it has its value."""
+    lines, section = [], None
+    header = ["# llmar config derived from the data (llmar init-config); edit and run: llmar train THIS.yaml"]
+    for line in yaml.safe_dump(cfg.to_dict(), sort_keys=False).splitlines():
+        if not line.startswith(" ") and line.endswith(":"):
+            section = line[:-1]
+        key = line.strip().split(":", 1)[0]
+        dotted = f"{section}.{key}" if line.startswith("  ") else key
+        reason = why.get(dotted) if not line.startswith("    ") else None
+        lines.append(f"{line}  # {reason}" if reason else line)
+    return "\n".join(header + lines) + "\n"
+
+
+__all__ = ["derive_config", "commented_yaml"]

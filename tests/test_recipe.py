@@ -1,0 +1,124 @@
+"""Users' own skeletons with no config: joint-name landmarks, view alignment, derived recipe, splits."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import yaml
+from conftest import shared_data
+from test_data_formats import make_dataset
+
+from llmar.cli import main as cli_main
+from llmar.config import Config
+from llmar.data.formats import load_npz, save_npz
+from llmar.data.layout import generic_layout, infer_landmarks
+from llmar.data.selection import holdout_split, load_data, split_indices
+from llmar.data.transforms import align_view, alignment_problem
+from llmar.recipe import commented_yaml, derive_config
+
+COCO17 = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+          "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee",
+          "left_ankle", "right_ankle"]
+COCO17_PARENTS = [-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14]
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["pelvis", "hip_left", "hip_right", "neck", "shoulder_left", "shoulder_right"],
+     {"center": 0, "hips": (1, 2), "shoulders": (4, 5), "spine": (0, 3)}),
+    (["MidHip", "LHip", "RHip", "Neck", "LShoulder", "RShoulder"],  # OpenPose spelling
+     {"center": 0, "hips": (1, 2), "shoulders": (4, 5), "spine": (0, 3)}),
+    (["Spine-Base", "Left Hip", "RIGHT_HIP", "spine shoulder"], {"center": 0, "hips": (1, 2), "spine": (0, 3)}),
+    (COCO17, {"hips": (11, 12), "shoulders": (5, 6)}),  # no centre joint: centring falls back to the root
+    ([f"joint_{i}" for i in range(5)], {}),
+])  # fmt: skip
+def test_landmarks_from_standard_joint_names(names, expected):
+    assert infer_landmarks(names) == expected
+
+
+def random_walker(layout, t=12, seed=0) -> np.ndarray:
+    """One body [1, T, V, 3] with every joint moving, for rotation checks."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((1, t, layout.num_joints, 3)).astype(np.float32)
+
+
+def test_alignment_acts_on_named_generic_layouts_and_says_why_when_it_cannot():
+    coco = generic_layout(17, COCO17_PARENTS, COCO17)
+    assert alignment_problem(coco, 3) is None  # spine drawn from mid-hips to mid-shoulders
+    seq = random_walker(coco)
+    out = align_view(seq, coco)
+    first = out[0, 0]
+    spine = first[[5, 6]].mean(0) - first[[11, 12]].mean(0)
+    np.testing.assert_allclose(spine / np.linalg.norm(spine), [0, 1, 0], atol=1e-5)
+    assert abs((first[12] - first[11])[2]) < 1e-5  # hips along x: no depth component left
+    assert "3D" in alignment_problem(coco, 2)
+    unnamed = generic_layout(17, COCO17_PARENTS)
+    assert "no left/right hips" in alignment_problem(unnamed, 3)
+    np.testing.assert_array_equal(align_view(seq, unnamed), seq)
+
+
+def test_align_view_warns_once_when_it_cannot_act(tmp_path, caplog):
+    ds = make_dataset(v=5, layout=generic_layout(5))
+    path = save_npz(ds, tmp_path / "plain.npz")
+    cfg = Config.from_dict({"data": {"kind": "npz", "path": str(path), "align_view": True}})
+    with caplog.at_level(logging.WARNING):
+        load_data(cfg)
+        load_data(cfg)
+    warnings = [r for r in caplog.records if "align_view" in r.getMessage()]
+    assert len(warnings) == 1 and "no left/right hips" in warnings[0].getMessage()
+
+
+def test_holdout_split_is_stratified_fixed_and_disjoint():
+    y = np.repeat(np.arange(4), [10, 5, 2, 1])
+    train, test = holdout_split(y, 0.2)
+    assert set(train) | set(test) == set(range(len(y))) and not set(train) & set(test)
+    assert np.bincount(y[test], minlength=4).tolist() == [2, 1, 1, 0]  # a single-sample class stays in training
+    np.testing.assert_array_equal(test, holdout_split(y, 0.2)[1])
+    with pytest.raises(ValueError, match="holdout_fraction"):
+        holdout_split(y, 1.5)
+
+
+def named_npz(tmp_path, split=True):
+    layout = generic_layout(17, COCO17_PARENTS, COCO17)
+    ds = make_dataset(n=24, m=2, t=40, v=17, layout=layout)
+    ds.x[:, 1] = 0  # one body only
+    if not split:
+        ds.split[:] = "train"
+    return save_npz(ds, tmp_path / "mine.npz")
+
+
+def test_derived_recipe_reads_the_data(tmp_path):
+    cfg, why = derive_config(named_npz(tmp_path, split=False))
+    assert cfg.data.kind == "npz" and cfg.data.max_bodies == 1 and cfg.data.align_view
+    assert cfg.data.num_frames == 32 and cfg.projection.temporal_downsample == 4  # median length <= 32
+    assert cfg.data.holdout_fraction == 0.2 and "held out" in why["data.holdout_fraction"]
+    ds = load_npz(cfg.data.path)
+    train, test = split_indices(ds, cfg)
+    assert len(test) > 0 and not set(train) & set(test)
+    text = commented_yaml(cfg, why)
+    assert "# median clip length" in text
+    assert Config.from_dict(yaml.safe_load(text)).to_dict() == cfg.to_dict()  # the YAML is the same config
+
+
+def test_derived_split_holds_out_groups_and_keeps_a_given_test_split():
+    cfg, why = derive_config(shared_data("florence3d"))
+    assert cfg.data.test_split == ["actor09", "actor10"] and len(cfg.data.train_split) == 8
+    assert cfg.data.align_view and cfg.projection.part_tokens
+    cfg, why = derive_config(shared_data("nw_ucla"))
+    assert cfg.data.test_split == ["test"] and cfg.data.num_frames in (32, 64)
+
+
+def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir, monkeypatch):
+    data = named_npz(tmp_path)
+    assert cli_main(["init-config", str(data)]) == 0
+    derived = yaml.safe_load(capsys.readouterr().out)
+    assert derived["data"]["path"] == str(data) and derived["data"]["align_view"] is True
+    monkeypatch.chdir(tmp_path)
+    quick = [f"llm.path={tiny_llm_dir}", "projection.epochs=1", "projection.min_steps=0", "train.min_steps=0",
+             "train.max_steps=2", "train.epochs=1", "projection.num_codes=32", "train.eval_batch_size=8"]
+    assert cli_main(["train", str(data), *[a for s in quick for a in ("--set", s)]]) == 0
+    out = capsys.readouterr().out
+    assert "recipe derived from" in out and "median clip length" in out
+    saved = Config.load(tmp_path / "runs" / "mine" / "config.yaml")
+    assert saved.data.kind == "npz" and saved.data.align_view and saved.projection.part_tokens
