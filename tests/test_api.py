@@ -78,3 +78,12 @@ def test_full_finetune_run_reloads(tiny_llm_dir, tmp_path):
     loaded = Recognizer.from_pretrained(tmp_path / "full")
     a, b = rec.predict(skeleton(4)), loaded.predict(skeleton(4))
     np.testing.assert_allclose([p for _, p in a.top], [p for _, p in b.top], atol=1e-5)
+
+
+def test_loading_and_predicting_print_nothing(recognizer, tmp_path, capfd):
+    """No dependency noise on ordinary commands: no loading bars, no FutureWarnings."""
+    recognizer.save_pretrained(tmp_path / "run")
+    capfd.readouterr()
+    Recognizer.from_pretrained(tmp_path / "run").predict(skeleton())
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
