@@ -24,7 +24,8 @@ import psutil
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from llmar.data.formats import ChunkedArray, load_npz, write_npz
+from llmar.data.generic_npz import load_npz
+from llmar.data.npz_io import ChunkedArray, write_npz
 
 
 def write_random_npz(path: Path, n: int, m: int, t: int, v: int, c: int, chunk: int, seed: int) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from inference_flops import forward_flops, matmul_rate
 
-from llmar.data.ntu import ntu_class_names
+from llmar.data.ntu_classes import ntu_class_names
 from llmar.data.selection import load_data, split_indices
 from llmar.llm.name_search import SearchStats
 from llmar.llm.pretrained import load_recognizer

@@ -4,7 +4,7 @@ import numpy as np
 from conftest import shared_data
 
 from llmar.cli import main as cli_main
-from llmar.data.formats import load_npz
+from llmar.data.generic_npz import load_npz
 
 
 def test_prepare_then_inspect_ntu(tmp_path, capsys):

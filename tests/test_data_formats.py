@@ -9,18 +9,13 @@ import zipfile
 import numpy as np
 import pytest
 
+from llmar.data.ctrgcn_npz import load_ctrgcn_npz
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.formats import (
-    ChunkedArray,
-    load_ctrgcn_npz,
-    load_npz,
-    load_pyskl,
-    save_npz,
-    valid_lengths,
-    write_npz,
-)
+from llmar.data.generic_npz import load_npz, save_npz
 from llmar.data.layout import NTU25, JointLayout, generic_layout
-from llmar.data.ntu import ntu_class_names
+from llmar.data.npz_io import ChunkedArray, valid_lengths, write_npz
+from llmar.data.ntu_classes import ntu_class_names
+from llmar.data.pyskl import load_pyskl
 
 
 def make_dataset(n=12, m=2, t=20, v=25, c=3, layout=NTU25, seed=0) -> SkeletonDataset:

@@ -15,12 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llmar.data.ctrgcn_npz import load_ctrgcn_npz
 from llmar.data.dataset import DataError, SkeletonDataset
 from llmar.data.florence3d import load_florence3d
-from llmar.data.formats import load_ctrgcn_npz, load_npz, load_pyskl, save_npz
+from llmar.data.generic_npz import load_npz, save_npz
 from llmar.data.layout import NTU25
-from llmar.data.ntu import load_ntu_raw, ntu_class_names
+from llmar.data.ntu import load_ntu_raw
+from llmar.data.ntu_classes import ntu_class_names
 from llmar.data.nw_ucla import load_nw_ucla
+from llmar.data.pyskl import load_pyskl
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NTU_FILE = DATA / "ntu_samples" / "raw_skeletons" / "S002C002P009R001A056.skeleton"  # two bodies

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from llmar.data.dataset import DataError
-from llmar.data.formats import load_npz
+from llmar.data.generic_npz import load_npz
 from llmar.data.layout import NTU25
 from llmar.data.ntu import (
     NTU60_XSUB_TRAIN,
@@ -19,12 +19,12 @@ from llmar.data.ntu import (
     denoise,
     load_ntu_raw,
     missing_skeletons,
-    ntu_class_names,
     parse_ntu_name,
     prepare_ntu,
     read_skeleton,
     split_tag,
 )
+from llmar.data.ntu_classes import ntu_class_names
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ntu_samples" / "raw_skeletons"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason="../shared/data/ntu_samples is absent")

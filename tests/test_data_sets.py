@@ -11,7 +11,7 @@ import pytest
 
 from llmar.data.dataset import DataError
 from llmar.data.florence3d import folds, load_florence3d
-from llmar.data.formats import save_npz
+from llmar.data.generic_npz import save_npz
 from llmar.data.inspect import describe
 from llmar.data.layout import FLORENCE15, KINECT20
 from llmar.data.nw_ucla import load_nw_ucla

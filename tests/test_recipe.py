@@ -12,7 +12,7 @@ from test_data_formats import make_dataset
 
 from llmar.cli import main as cli_main
 from llmar.config import Config
-from llmar.data.formats import load_npz, save_npz
+from llmar.data.generic_npz import load_npz, save_npz
 from llmar.data.layout import generic_layout, infer_landmarks
 from llmar.data.selection import holdout_split, load_data, split_indices
 from llmar.data.transforms import align_view, alignment_problem

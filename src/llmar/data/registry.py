@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.formats import open_zip
+from llmar.data.npz_io import open_zip
 
 # kind -> "module:function"; imported on use, so a missing optional piece breaks only its own kind
 LOADERS: dict[str, str] = {
-    "npz": "llmar.data.formats:load_npz",
-    "ctrgcn_npz": "llmar.data.formats:load_ctrgcn_npz",
-    "pyskl": "llmar.data.formats:load_pyskl",
+    "npz": "llmar.data.generic_npz:load_npz",
+    "ctrgcn_npz": "llmar.data.ctrgcn_npz:load_ctrgcn_npz",
+    "pyskl": "llmar.data.pyskl:load_pyskl",
     "ntu_raw": "llmar.data.ntu:load_ntu_raw",
     "nw_ucla": "llmar.data.nw_ucla:load_nw_ucla",
     "florence3d": "llmar.data.florence3d:load_florence3d",
