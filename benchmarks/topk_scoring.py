@@ -3,10 +3,12 @@
     python benchmarks/topk_scoring.py --run runs/bench/nw_ucla/default_seed0 [--samples 128]
 
 On a trained run's test clips, each label set is scored three ways: one row per name on the prompt's
-cache (how llmar scored before the trie; the reference for "today"), every name through the trie
-(`--all-scores`), and the exact top-5 search (the default). Reports samples/s, the share of this
-machine's bf16 matrix-product rate the search reaches, the name tokens it fed to the LLM against
-one-row-per-name scoring, and checks that top-1 and top-5 are identical on every clip.
+cache, batched per chunk of names (how llmar scored before the trie: "today"), every name through the
+trie's fixed-shape rows (`--all-scores`), and the exact top-5 search (the default). Reports samples/s,
+the share of this machine's bf16 matrix-product rate the search reaches, the name tokens it fed
+against one row per name, and checks that the search's top-1, top-5 and their scores are identical to
+full scoring on every clip. (The session-3 path computed in other batch shapes, so its bf16 scores
+differ by up to ~0.8 on unlikely names; its top-1 agreement is reported too.)
 The label sets: the run's own names (NW-UCLA: 10), UTD-MHAD's 27, NTU-60 and NTU-120 (published lists).
 """
 
@@ -105,24 +107,26 @@ def main() -> None:
                                            stats=stats if method == "top_k" else None))
             times[method], results[method] = time.perf_counter() - start, torch.cat(out)
         n = len(results["top_k"])
-        ref = results["each_name"]
-        same_top1 = bool((ranking(results["top_k"], 1) == ranking(ref, 1)).all())
-        same_topk = bool((ranking(results["top_k"], args.k) == ranking(ref, args.k)).all())
-        name_tokens = n * sum(len(c) - 1 for c in class_ids)  # fed by one-row-per-name scoring
+        full, fast, old = results["trie_all"], results["top_k"], results["each_name"]
+        top = ranking(full, args.k)
+        name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
         prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x) for x in batches) / n
         width = max(len(c) for c in class_ids) - 1
         flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
-            lcfg, stats.rows * width, stats.rows * width * (prompt_len + width), stats.rows)
+            lcfg, stats.rows * width, stats.rows * width * (prompt_len + width), stats.rows * width)
         row = {
             "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
             "samples_per_s": {m: n / t for m, t in times.items()},
             "speedup_vs_each_name": times["each_name"] / times["top_k"],
-            "rounds": stats.rounds, "rows_fraction_of_trie": stats.fraction,
+            "speedup_vs_trie_all": times["trie_all"] / times["top_k"],
+            "rounds": stats.rounds, "rows_per_sample": stats.rows / n,
             "name_tokens_fraction": stats.tokens / max(name_tokens, 1),
             "matmul_share": flops / times["top_k"] / rate, "bf16_matmul_gflops": rate / 1e9,
-            "identical_top1": same_top1, f"identical_top{args.k}": same_topk,
-            "max_abs_diff_top_k_vs_each_name": float(max(
-                (results["top_k"][i, c] - ref[i, c]).abs() for i, row_ in enumerate(ranking(ref, args.k)) for c in row_)),
+            "identical_top1": bool((ranking(fast, 1) == ranking(full, 1)).all()),
+            f"identical_top{args.k}": bool((ranking(fast, args.k) == top).all()),
+            "identical_top_k_scores": bool(np.array_equal(np.take_along_axis(fast.numpy(), top, 1),
+                                                          np.take_along_axis(full.numpy(), top, 1))),
+            "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
         }
         print(json.dumps(row))
         with Path(args.out).open("a") as f:

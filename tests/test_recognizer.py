@@ -71,7 +71,7 @@ def brute_force_scores(model, x, names):
 def test_shared_prefix_scoring_equals_brute_force(model):
     x = clips()
     names = CLASSES + ["an action never seen in training"]
-    fast = model.score(x, model.class_token_ids(names), chunk_rows=4)  # several chunks
+    fast = model.score(x, model.class_token_ids(names), block_rows=4)  # several blocks
     slow = brute_force_scores(model, x, names)
     torch.testing.assert_close(fast, slow, atol=2e-4, rtol=1e-4)
 

@@ -187,7 +187,78 @@ FLORENCE15 = JointLayout(
     spine=(2, 1),
 )
 
-LAYOUTS: dict[str, JointLayout] = {NTU25.name: NTU25, KINECT20.name: KINECT20, FLORENCE15.name: FLORENCE15}
+# 2D pose estimators. The limb walk of ``body_parts`` stops at a joint with two children, so each
+# shoulder and hip hangs alone from the trunk (nose, neck or mid-hip), never from another limb's joint:
+# that is what gives trunk + 2 arms + 2 legs. COCO-17 and MediaPipe have no neck or mid-hip; the nose
+# stands in for the neck there (as the neck carries hips and shoulders in OpenPose COCO-18).
+
+# COCO keypoints (MMPose, RTMPose/rtmlib, Ultralytics YOLO-pose, PYSKL's HRNet 2D annotations)
+COCO17 = JointLayout(
+    name="coco17",
+    joint_names=(
+        "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+        "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+        "left_knee", "right_knee", "left_ankle", "right_ankle",
+    ),
+    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 0, 0, 11, 12, 13, 14),
+    center=0,
+    hips=(11, 12),
+    shoulders=(5, 6),
+)
+
+# OpenPose BODY_25, rooted at the mid-hip; toes and heel hang from the ankle so the foot ends the leg
+OPENPOSE_BODY25 = JointLayout(
+    name="openpose25",
+    joint_names=(
+        "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+        "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+        "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+    ),
+    parents=(1, 8, 1, 2, 3, 1, 5, 6, -1, 8, 9, 10, 8, 12, 13, 0, 0, 15, 16, 14, 14, 14, 11, 11, 11),
+    center=8,
+    hips=(12, 9),
+    shoulders=(5, 2),
+    spine=(8, 1),
+)
+
+# OpenPose COCO-18 (the COCO keypoints plus a neck, in OpenPose's order), rooted at the neck
+OPENPOSE_COCO18 = JointLayout(
+    name="openpose18",
+    joint_names=(
+        "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+        "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+    ),
+    parents=(1, -1, 1, 2, 3, 1, 5, 6, 1, 8, 9, 1, 11, 12, 0, 0, 14, 15),
+    center=1,
+    hips=(11, 8),
+    shoulders=(5, 2),
+)
+
+# MediaPipe Pose (BlazePose) 33 landmarks; fingers end the arm at the wrist, heel and toe the leg
+MEDIAPIPE33 = JointLayout(
+    name="mediapipe33",
+    joint_names=(
+        "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+        "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+        "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
+        "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+        "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+    ),
+    parents=(
+        -1, 2, 0, 2, 5, 0, 5, 3, 6, 0, 0,
+        0, 0, 11, 12, 13, 14, 15, 16, 15, 16, 15, 16,
+        0, 0, 23, 24, 25, 26, 27, 28, 27, 28,
+    ),
+    center=0,
+    hips=(23, 24),
+    shoulders=(11, 12),
+)
+
+LAYOUTS: dict[str, JointLayout] = {
+    layout.name: layout
+    for layout in (NTU25, KINECT20, FLORENCE15, COCO17, OPENPOSE_BODY25, OPENPOSE_COCO18, MEDIAPIPE33)
+}
 
 
 def register_layout(layout: JointLayout) -> JointLayout:

@@ -10,27 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.layout import NTU25, JointLayout, generic_layout
+from llmar.data.layout import COCO17, NTU25, generic_layout
 from llmar.data.ntu_classes import default_class_names
 
 log = logging.getLogger(__name__)
 
 _NTU_NAME = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A(\d{3})")
-
-# COCO-17 keypoints (PYSKL's 2D HRNet annotations), rooted at the nose
-_COCO17 = JointLayout(
-    name="coco17",
-    joint_names=(
-        "nose", "eye_left", "eye_right", "ear_left", "ear_right", "shoulder_left", "shoulder_right",
-        "elbow_left", "elbow_right", "wrist_left", "wrist_right", "hip_left", "hip_right",
-        "knee_left", "knee_right", "ankle_left", "ankle_right",
-    ),
-    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14),
-    center=0,
-    hips=(11, 12),
-    shoulders=(5, 6),
-)
-
 
 def _pick_split(split: dict, benchmark: str | None, path: Path) -> tuple[dict[str, str], str | None]:
     """frame_dir -> 'train'/'test' for one benchmark of a PYSKL split dict (e.g. xsub_train/xsub_val)."""
@@ -203,7 +188,7 @@ def load_pyskl(
     if v == 25 and c == 3:
         layout = NTU25
     elif v == 17:
-        layout = _COCO17
+        layout = COCO17  # PYSKL's 2D HRNet annotations
     else:
         layout = generic_layout(v)
     return SkeletonDataset(

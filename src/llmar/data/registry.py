@@ -18,6 +18,9 @@ LOADERS: dict[str, str] = {
     "ntu_raw": "llmar.data.ntu:load_ntu_raw",
     "nw_ucla": "llmar.data.nw_ucla:load_nw_ucla",
     "florence3d": "llmar.data.florence3d:load_florence3d",
+    "coco_json": "llmar.data.pose_json:load_coco_json",
+    "openpose": "llmar.data.pose_json:load_openpose",
+    "mediapipe": "llmar.data.pose_json:load_mediapipe",
     "synthetic": "llmar.data.synthetic:make_synthetic_dataset",  # takes no path
 }
 KINDS = (*LOADERS, "auto")
@@ -38,6 +41,13 @@ def detect_kind(path: str | Path) -> str:
             return "nw_ucla"
         if any(re.fullmatch(r"a\d+_s\d+_id\d+", p.stem) for p in path.rglob("a*_s*_id*.txt")):
             return "florence3d"
+        if next(path.rglob("*_keypoints.json"), None) is not None:
+            return "openpose"
+        from llmar.data.pose_json import detect_pose_kind  # reads the start of one file
+
+        pose_kind = detect_pose_kind(path)
+        if pose_kind is not None:
+            return pose_kind
         raise DataError(f"{path}: cannot tell what dataset this folder holds; pass the kind explicitly")
     if not path.is_file():
         raise DataError(f"{path}: no such file or folder")

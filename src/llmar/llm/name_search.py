@@ -2,14 +2,16 @@
 
 A name's log-likelihood is a sum of token log-probabilities, each <= 0, so the score of a prefix bounds
 the score of every name that continues it. The names' token sequences form a trie; shared prefixes
-("pick up" in "pick up" and "pick up with one hand") are expanded once per sample. Each round expands,
-for every sample, the open prefixes that could still reach its top k, all samples and prefixes batched
-into one LLM call; a sample stops when its k best complete names score at least every open bound.
-Top-1 .. top-k are the same as scoring every name (ties ordered by class index), and scoring every
-name is the same expansion run over the whole trie (:func:`score_all`).
+("pick up" in "pick up with one hand" and "pick up with two hands") are one node, expanded once per
+sample. Each round expands, for every sample, the open prefixes that could still reach its top k, all
+samples and prefixes batched into one LLM call; a sample stops when its k best complete names score at
+least every open bound. Top-1 .. top-k are those of scoring every name (ties ordered by class index).
 
-The LLM side is a callable ``expand(rows) -> log-probs [R, V]``: ``rows`` is a list of
-(sample, prefix tokens) and the result is the next-token distribution after prompt + prefix.
+The LLM side is a callable ``expand(rows)``. A row is (sample, path, wanted): ``path`` is a token
+sequence fed after the sample's prompt, and ``wanted`` lists (slot, token ids): the log-probabilities of
+those tokens as the next token after ``path[: slot + 1]``. Expanding a node is one row (its prefix; the
+last slot). Scoring every name (:func:`score_all`) is one row per name, reading every slot: it reaches
+each trie node through the same tokens at the same slot, so the two give the same numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-Expand = Callable[[list[tuple[int, tuple[int, ...]]]], torch.Tensor]
+Row = tuple[int, tuple[int, ...], list[tuple[int, torch.Tensor]]]
+Expand = Callable[[list[Row]], list[list[torch.Tensor]]]
 
 
 @dataclass
@@ -57,81 +60,77 @@ class NameTrie:
     def __len__(self) -> int:
         return len(self.token)
 
-    def prefix(self, node: int) -> tuple[int, ...]:
+    def path(self, node: int) -> list[int]:
+        """Nodes from depth 1 down to ``node``."""
         out = []
         while node > 0:
-            out.append(self.token[node])
+            out.append(node)
             node = self.parent[node]
-        return tuple(reversed(out))
+        return out[::-1]
 
-    def depth_order(self) -> list[list[int]]:
-        """Internal nodes (those with children) grouped by depth, root first."""
-        levels, frontier = [], [0]
-        while frontier:
-            internal = [n for n in frontier if self.children[n]]
-            if internal:
-                levels.append(internal)
-            frontier = [c for n in frontier for c in self.children[n].values()]
-        return levels
+    def prefix(self, node: int) -> tuple[int, ...]:
+        return tuple(self.token[n] for n in self.path(node))
+
+    def child_tokens(self, node: int) -> torch.Tensor:
+        return torch.tensor(list(self.children[node]), dtype=torch.long)
+
+    def max_depth(self) -> int:
+        return max(len(self.path(n)) for n in range(len(self)))
+
+    def leaf_rows(self) -> list[int]:
+        """Leaves whose paths cover every internal node once at least (one row each in full scoring)."""
+        covered, leaves = {0}, []
+        for n in range(len(self)):
+            if not self.children[n] and any(m not in covered for m in [0, *self.path(n)[:-1]]):
+                leaves.append(n)
+                covered.update(self.path(n))
+        return leaves
 
 
 @dataclass
 class SearchStats:
-    """What a search cost: expanded prefixes (LLM rows beyond the prompt), their tokens, and the rows
-    scoring every name through the trie would take."""
+    """What scoring cost beyond the prompt: LLM rows and the name tokens they fed."""
 
     rounds: int = 0
     rows: int = 0
     tokens: int = 0
-    full_rows: int = 0
 
-    def count(self, trie: NameTrie, rows: list[tuple[int, int]]) -> None:
+    def count(self, rows: list[Row]) -> None:
         self.rounds += 1
         self.rows += len(rows)
-        self.tokens += sum(len(trie.prefix(n)) for _, n in rows)
-
-    @property
-    def fraction(self) -> float:
-        return self.rows / max(self.full_rows, 1)
+        self.tokens += sum(len(path) for _, path, _ in rows)
 
 
-def _children_scores(trie: NameTrie, node: int, base: float, logp: torch.Tensor):
-    kids = trie.children[node]
-    if not kids:
-        return []
-    tokens = torch.tensor(list(kids.keys()))
-    values = (base + logp[tokens].double()).tolist()
-    return list(zip(kids.values(), values))
+def _settle_children(trie: NameTrie, node: int, base: float, logp: torch.Tensor):
+    """(child, value) for each child of ``node``, given the log-probs of its child tokens in order."""
+    return [(child, base + float(lp)) for child, lp in zip(trie.children[node].values(), logp.double().tolist())]
 
 
 def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Expand,
               stats: SearchStats | None = None) -> torch.Tensor:
-    """Log-likelihood [B, K] of every name: every internal node expanded, one depth level per call."""
+    """Log-likelihood [B, K] of every name; ``first`` [B, V] is the first answer token's log-probs."""
     b = first.shape[0]
     value = torch.full((b, len(trie)), float("-inf"), dtype=torch.float64)
     value[:, 0] = 0.0
-    for level in trie.depth_order():
-        if level == [0]:
-            logps = {(s, 0): first[s] for s in range(b)}
-        else:
-            rows = [(s, n) for s in range(b) for n in level]
-            out = expand([(s, trie.prefix(n)) for s, n in rows])
-            logps = {row: out[i] for i, row in enumerate(rows)}
-            if stats is not None:
-                stats.count(trie, rows)
-        for (s, n), logp in logps.items():
-            for child, v in _children_scores(trie, n, float(value[s, n]), logp):
-                value[s, child] = v
+    for s in range(b):
+        for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
+            value[s, child] = v
+    # one row per leaf: slot j reads the node at depth j + 1 on its path (the inner nodes, in depth order)
+    leaves = [leaf for leaf in trie.leaf_rows() if len(trie.path(leaf)) > 1]
+    plan = [(s, trie.path(leaf)[:-1]) for s in range(b) for leaf in leaves]
+    rows = [(s, trie.prefix(inner[-1]), [(j, trie.child_tokens(n)) for j, n in enumerate(inner)]) for s, inner in plan]
+    if rows:
+        if stats is not None:
+            stats.count(rows)
+        for (s, inner), logps in zip(plan, expand(rows)):
+            for node, logp in zip(inner, logps):
+                for child, v in _settle_children(trie, node, float(value[s, node]), logp):
+                    value[s, child] = v
     scores = torch.full((b, num_classes), float("-inf"), dtype=torch.float64)
     for n, ks in enumerate(trie.classes):
         for k in ks:
             scores[:, k] = value[:, n]
     return scores
-
-
-def full_rows(trie: NameTrie, batch: int) -> int:
-    """LLM rows that scoring every name costs (every internal node but the root, per sample)."""
-    return batch * sum(len(level) for level in trie.depth_order() if level != [0])
 
 
 def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Expand, k: int,
@@ -152,20 +151,18 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
             open_nodes[s][node] = value
 
     for s in range(b):
-        for child, v in _children_scores(trie, 0, 0.0, first[s]):
+        for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
             settle(s, child, v)
     while True:
-        rows = []
-        for s in range(b):
-            rows += [(s, n) for n in _to_expand(trie, scores[s], open_nodes[s], k)]
-        if not rows:
+        chosen = [(s, n) for s in range(b) for n in _to_expand(trie, scores[s], open_nodes[s], k)]
+        if not chosen:
             return scores
-        out = expand([(s, trie.prefix(n)) for s, n in rows])
+        rows = [(s, trie.prefix(n), [(len(trie.path(n)) - 1, trie.child_tokens(n))]) for s, n in chosen]
         if stats is not None:
-            stats.count(trie, rows)
-        for i, (s, n) in enumerate(rows):
+            stats.count(rows)
+        for (s, n), logps in zip(chosen, expand(rows)):
             base = open_nodes[s].pop(n)
-            for child, v in _children_scores(trie, n, base, out[i]):
+            for child, v in _settle_children(trie, n, base, logps[0]):
                 settle(s, child, v)
 
 

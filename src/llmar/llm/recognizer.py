@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
-from llmar.llm.name_search import NameTrie, SearchStats, full_rows, score_all, search_top_k
+from llmar.llm.name_search import NameTrie, SearchStats, score_all, search_top_k
 from llmar.projection.vqvae import ActionVQVAE
 
 ENTRY_MODES = ("tokens", "continuous", "snap")
@@ -174,7 +174,7 @@ class LLMActionRecognizer(nn.Module):
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
     def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
-              chunk_rows: int = 256, stats: SearchStats | None = None) -> torch.Tensor:
+              block_rows: int = 32, stats: SearchStats | None = None) -> torch.Tensor:
         """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt.
 
         ``top_k=None`` scores every name. With ``top_k`` set, a best-first search over the names' trie
@@ -189,41 +189,48 @@ class LLMActionRecognizer(nn.Module):
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=self._last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        expand = self._expander(out.cache, attn, trie, chunk_rows)
-        if stats is not None:
-            stats.full_rows += full_rows(trie, ids.shape[0])
+        expand = self._expander(out.cache, attn, trie, block_rows)
         if top_k is None:
             scores = score_all(trie, len(class_ids), first, expand, stats)
         else:
             scores = search_top_k(trie, len(class_ids), first, expand, top_k, stats)
         return scores.float().to(ids.device)
 
-    def _expander(self, cache, attn: torch.Tensor, trie: NameTrie, chunk_rows: int):
-        """rows [(sample, prefix)] -> next-token log-probs [R, V] after prompt + prefix, on the prompt's
-        cache. Prefixes are left-padded to the trie's longest prefix, so every row is computed with the
-        same shapes whichever search asked for it (padding is masked out)."""
-        width = max(1, max(len(trie.prefix(n)) for n in range(len(trie))) - 1)
+    def _expander(self, cache, attn: torch.Tensor, trie: NameTrie, block_rows: int):
+        """The LLM side of ``name_search``: rows of (sample, path, wanted) -> for each wanted (slot, token
+        ids), the log-probs of those tokens after prompt + ``path[: slot + 1]``, on the prompt's cache.
+
+        Every LLM call has the same shape, whichever search asks for which rows: paths start right after
+        the prompt and are padded at the end to the longest name (causal attention keeps the padding out
+        of earlier slots), and rows go in blocks of exactly ``block_rows`` (the last filled with copies).
+        CPU bf16 kernels round differently for different batch sizes (up to 0.3 in a log-likelihood,
+        measured), so the fixed shapes are what make the top-k search's scores equal full scoring's, bit
+        for bit."""
+        width = max(1, trie.max_depth() - 1)
         prompt_len = attn.sum(1)
         device = attn.device
+        slots = torch.arange(width, device=device)
 
-        def expand(rows: list[tuple[int, tuple[int, ...]]]) -> torch.Tensor:
+        def expand(rows):
             out = []
-            for start in range(0, len(rows), chunk_rows):
-                chunk = rows[start : start + chunk_rows]
-                sample = torch.tensor([s for s, _ in chunk], device=device)
-                inp = torch.full((len(chunk), width), self.pad_id, dtype=torch.long, device=device)
-                seg = torch.zeros((len(chunk), width), dtype=torch.long, device=device)
-                for r, (_, prefix) in enumerate(chunk):
-                    inp[r, width - len(prefix):] = torch.tensor(prefix, device=device)
-                    seg[r, width - len(prefix):] = 1
-                positions = prompt_len[sample][:, None] + (seg.cumsum(1) - 1).clamp(min=0)
+            for start in range(0, len(rows), block_rows):
+                chunk = rows[start : start + block_rows]
+                padded = chunk + [chunk[-1]] * (block_rows - len(chunk))
+                sample = torch.tensor([s for s, _, _ in padded], device=device)
+                inp = torch.full((block_rows, width), self.pad_id, dtype=torch.long, device=device)
+                for r, (_, path, _) in enumerate(padded):
+                    inp[r, : len(path)] = torch.tensor(path, device=device)
+                lengths = torch.tensor([len(path) for _, path, _ in padded], device=device)
+                seg = (slots[None] < lengths[:, None]).long()
                 rows_cache = copy.deepcopy(cache)
                 rows_cache.batch_select_indices(sample)
                 logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=torch.cat([attn[sample], seg], 1),
-                                  position_ids=positions, cache=rows_cache, use_cache=True,
-                                  logits_to_keep=self._last_positions(inp, 1)).logits[:, -1]
-                out.append(logits.float().log_softmax(-1))
-            return torch.cat(out)
+                                  position_ids=prompt_len[sample][:, None] + slots, cache=rows_cache,
+                                  use_cache=True).logits
+                logp = logits.float().log_softmax(-1)
+                out += [[logp[r, slot, tokens.to(device)].cpu() for slot, tokens in wanted]
+                        for r, (_, _, wanted) in enumerate(chunk)]
+            return out
 
         return expand
 
