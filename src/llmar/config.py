@@ -13,7 +13,7 @@ import yaml
 
 @dataclass
 class DataConfig:
-    kind: str = "synthetic"  # synthetic | npz | ctrgcn_npz | pyskl | ntu_raw | nw_ucla | florence3d | auto
+    kind: str = "synthetic"  # synthetic | npz | ctrgcn_npz | pyskl | ntu_raw | nw_ucla | florence3d | coco_json | openpose | mediapipe | auto
     path: str | None = None
     train_split: list[str] = field(default_factory=lambda: ["train"])
     test_split: list[str] = field(default_factory=lambda: ["test"])
