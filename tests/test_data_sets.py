@@ -149,7 +149,7 @@ def test_auto_detects_every_kind(tmp_path, florence):
 
 def test_registry_errors(tmp_path):
     assert set(KINDS) == {"npz", "ctrgcn_npz", "pyskl", "ntu_raw", "nw_ucla", "florence3d", "coco_json", "openpose",
-                          "mediapipe", "synthetic", "auto"}
+                          "mediapipe", "toyota_smarthome", "uav_human", "synthetic", "auto"}
     with pytest.raises(ValueError, match="unknown dataset kind"):
         load_dataset("kinetics", tmp_path)
     with pytest.raises(DataError, match="needs a path"):

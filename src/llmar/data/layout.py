@@ -255,9 +255,26 @@ MEDIAPIPE33 = JointLayout(
     shoulders=(11, 12),
 )
 
+# Toyota Smarthome skeletons: LCR-Net++'s 13 joints in its output order (dairui01/Toyota_Smarthome
+# Tools/Pose_Visualization/json_to_npz.py). No neck or pelvis: rooted at the head, which carries the
+# shoulders and hips (as the nose does in COCO-17), so each limb is a chain of three joints.
+TOYOTA13 = JointLayout(
+    name="toyota13",
+    joint_names=(
+        "right_ankle", "left_ankle", "right_knee", "left_knee", "right_hip", "left_hip",
+        "right_wrist", "left_wrist", "right_elbow", "left_elbow", "right_shoulder", "left_shoulder", "head",
+    ),
+    parents=(2, 3, 4, 5, 12, 12, 8, 9, 10, 11, 12, 12, -1),
+    center=12,
+    hips=(5, 4),
+    shoulders=(11, 10),
+)
+
 LAYOUTS: dict[str, JointLayout] = {
     layout.name: layout
-    for layout in (NTU25, KINECT20, FLORENCE15, COCO17, OPENPOSE_BODY25, OPENPOSE_COCO18, MEDIAPIPE33)
+    for layout in (
+        NTU25, KINECT20, FLORENCE15, COCO17, OPENPOSE_BODY25, OPENPOSE_COCO18, MEDIAPIPE33, TOYOTA13,
+    )
 }
 
 

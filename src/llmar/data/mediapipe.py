@@ -29,7 +29,7 @@ import numpy as np
 
 from llmar.data.dataset import DataError
 from llmar.data.layout import MEDIAPIPE33
-from llmar.data.pose_common import Person, make_person, read_json
+from llmar.data.pose_common import Person, json_frames, make_person
 
 NUM_LANDMARKS = MEDIAPIPE33.num_joints
 _COORDS = (("x",), ("y",), ("z",), ("v", "visibility"))
@@ -39,12 +39,7 @@ def read_mediapipe_video(path: Path, world: bool = False) -> list[list[Person]]:
     """Per-frame detections of one MediaPipe ``.json`` or ``.csv`` video; DataError on anything odd."""
     if path.suffix.lower() == ".csv":
         return _read_csv(path, world)
-    data = read_json(path)
-    frames = data.get("frames") if isinstance(data, dict) else data
-    if not isinstance(frames, list):
-        raise DataError(f'{path}: expected a list of frames or {{"frames": [...]}}')
-    if not frames:
-        raise DataError(f"{path}: empty video (no frames)")
+    frames = json_frames(path, 'a list of frames or {"frames": [...]}')
     return [_json_frame(frame, world, f"{path}: frame {i}") for i, frame in enumerate(frames)]
 
 

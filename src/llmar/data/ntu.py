@@ -149,6 +149,14 @@ class _Lines:
     def __init__(self, path: Path, lines: list[str]):
         self.path, self.lines, self.i = path, lines, 0
 
+    @classmethod
+    def read(cls, path: Path, what: str) -> _Lines:
+        """The lines of an ASCII text file; DataError when it cannot be read as ``what``."""
+        try:
+            return cls(path, path.read_bytes().decode("ascii").splitlines())
+        except (OSError, UnicodeDecodeError) as e:
+            raise DataError(f"{path}: cannot read as {what}: {e}") from None
+
     def error(self, what: str, line: int | None = None) -> DataError:
         return DataError(f"{self.path}: line {(self.i if line is None else line) + 1}: {what}")
 
@@ -172,11 +180,7 @@ class _Lines:
 def read_skeleton(path: str | Path) -> NtuSkeleton:
     """Parse a raw NTU ``.skeleton`` file into its bodies (frames without bodies simply have none)."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("ascii")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read as an NTU text file: {e}") from None
-    cur = _Lines(path, text.splitlines())
+    cur = _Lines.read(path, "an NTU text file")
     num_frames = cur.count("frame count", 0, 100_000)
     records: list[tuple[str, int, list[str], int]] = []  # (body id, frame, info fields, first joint line)
     for t in range(num_frames):

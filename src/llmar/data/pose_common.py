@@ -12,11 +12,16 @@ frame); :func:`to_bodies` turns those into the [M, T, V, C] array a :class:`Skel
 * a frame where no kept body has a confident joint is dropped; a kept body missing from a frame that
   another body is in is filled like a missing joint (interpolated, held at the ends);
 * a video with no confident person at all raises :class:`DataError` naming the file.
+
+:func:`cap_frames` keeps at most ``max_frames`` evenly spaced frames of a long clip, and
+:func:`named_files` finds a dataset's files by their name pattern (the Toyota Smarthome and UAV-Human
+loaders use both).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +68,18 @@ def read_json(path: Path):
         return json.loads(path.read_bytes())
     except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DataError(f"{path}: not readable JSON: {e}") from None
+
+
+def json_frames(path: Path, expected: str, bare_list: bool = True) -> list:
+    """The frames of a whole-video JSON, ``{"frames": [...]}`` or (with ``bare_list``) a bare list;
+    DataError saying what was ``expected`` when it is neither, or when it has no frames."""
+    data = read_json(path)
+    frames = data.get("frames") if isinstance(data, dict) else data if bare_list else None
+    if not isinstance(frames, list):
+        raise DataError(f"{path}: expected {expected}")
+    if not frames:
+        raise DataError(f"{path}: empty video (no frames)")
+    return frames
 
 
 def natural_key(path: Path) -> list:
@@ -129,3 +148,35 @@ def to_bodies(frames: list[list[Person]], source: str, min_confidence: float = 0
     kept = [(pos, ok) for *_, pos, ok in sorted(candidates, key=lambda c: c[:2])[:max_bodies]]
     frame_kept = np.any([ok.any(1) for _, ok in kept], axis=0)  # frames some kept body is in
     return np.stack([fill_missing(pos[frame_kept], ok[frame_kept]) for pos, ok in kept])
+
+
+def cap_frames(seq: np.ndarray, max_frames: int | None) -> np.ndarray:
+    """``seq`` [M, T, V, C] with at most ``max_frames`` evenly spaced frames (first and last kept);
+    None keeps every frame. Training resamples every clip to ``data.num_frames`` anyway."""
+    if max_frames is None or seq.shape[1] <= max_frames:
+        return seq
+    if max_frames < 2:
+        raise ValueError(f"max_frames must be at least 2 (or None), got {max_frames}")
+    return seq[:, np.linspace(0, seq.shape[1] - 1, max_frames).round().astype(int)]
+
+
+def named_files(root: Path, glob: str, pattern: re.Pattern, what: str) -> list[tuple[Path, re.Match]]:
+    """Files under ``root`` matching ``glob`` whose stem fullmatches ``pattern``, sorted by name, with
+    their matches; the others are skipped with a warning. DataError when there are none."""
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder of {what} files")
+    found, skipped = [], []
+    for f in sorted(root.rglob(glob), key=lambda p: p.name):
+        if f.name.startswith("."):
+            continue
+        m = pattern.fullmatch(f.stem)
+        if m:
+            found.append((f, m))
+        else:
+            skipped.append(f)
+    if skipped:
+        log.warning("%s: skipping %d %s files not named as %s files (%s%s)", root, len(skipped), glob, what,
+                    ", ".join(f.name for f in skipped[:3]), ", ..." if len(skipped) > 3 else "")  # fmt: skip
+    if not found:
+        raise DataError(f"{root}: no {what} files found")
+    return found

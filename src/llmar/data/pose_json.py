@@ -303,7 +303,7 @@ def load_mediapipe(
 
 def detect_pose_kind(root: Path) -> str | None:
     """``mediapipe`` or ``coco_json`` when a folder holds that tool's output, else None (OpenPose folders
-    are told by their ``*_keypoints.json`` names). Cheap: reads the start of one file."""
+    are told by their ``*_keypoints.json`` names first). Cheap: reads the start of one file."""
     for pattern in ("*.csv", "*.json"):
         f = next(root.rglob(pattern), None)
         if f is None:
@@ -316,8 +316,16 @@ def detect_pose_kind(root: Path) -> str | None:
         if f.suffix == ".csv":
             header = {h.strip().lower() for h in head.partition("\n")[0].split(",")}
             return "mediapipe" if header & {"x0", "x_0", "nose_x"} else None
-        if '"visibility"' in head:
-            return "mediapipe"
-        if re.search(r'"(keypoints|instances|instance_info)"\s*:', head):
-            return "coco_json"
+        return sniff_pose_json(head)
+    return None
+
+
+def sniff_pose_json(head: str) -> str | None:
+    """``openpose``, ``mediapipe`` or ``coco_json`` from the start of a JSON file's text, else None."""
+    if re.search(r'"pose_keypoints_2d"\s*:', head):
+        return "openpose"
+    if '"visibility"' in head:
+        return "mediapipe"
+    if re.search(r'"(keypoints|instances|instance_info)"\s*:', head):
+        return "coco_json"
     return None

@@ -21,6 +21,8 @@ LOADERS: dict[str, str] = {
     "coco_json": "llmar.data.pose_json:load_coco_json",
     "openpose": "llmar.data.pose_json:load_openpose",
     "mediapipe": "llmar.data.pose_json:load_mediapipe",
+    "toyota_smarthome": "llmar.data.toyota_smarthome:load_toyota_smarthome",
+    "uav_human": "llmar.data.uav_human:load_uav_human",
     "synthetic": "llmar.data.synthetic:make_synthetic_dataset",  # takes no path
 }
 KINDS = (*LOADERS, "auto")
@@ -41,6 +43,10 @@ def detect_kind(path: str | Path) -> str:
             return "nw_ucla"
         if any(re.fullmatch(r"a\d+_s\d+_id\d+", p.stem) for p in path.rglob("a*_s*_id*.txt")):
             return "florence3d"
+        if next(path.rglob("*_p[0-9][0-9]_r[0-9][0-9]_v[0-9][0-9]_c[0-9][0-9].json"), None) is not None:
+            return "toyota_smarthome"
+        if next(path.rglob("P[0-9]*S[0-9]*G*B*H*UC*LC*A[0-9]*R[0-9]*_*.txt"), None) is not None:
+            return "uav_human"
         if next(path.rglob("*_keypoints.json"), None) is not None:
             return "openpose"
         from llmar.data.pose_json import detect_pose_kind  # reads the start of one file

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from llmar.data.layout import FLORENCE15, KINECT20, NTU25, JointLayout, generic_layout
+from llmar.data.layout import (
+    COCO17,
+    FLORENCE15,
+    KINECT20,
+    MEDIAPIPE33,
+    NTU25,
+    OPENPOSE_COCO18,
+    TOYOTA13,
+    JointLayout,
+    generic_layout,
+)
 
 FORMATS = (".gif", ".mp4", ".png")
 
@@ -25,8 +35,9 @@ BODY_COLORS = ("tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "
 
 
 def layout_for(num_joints: int) -> JointLayout:
-    """The standard layout with ``num_joints`` joints (NTU 25, Kinect v1 20, Florence 15), else a chain."""
-    for layout in (NTU25, KINECT20, FLORENCE15):
+    """The standard layout with ``num_joints`` joints (NTU 25, Kinect v1 20, Florence 15, COCO 17, OpenPose
+    COCO-18, MediaPipe 33, Toyota Smarthome 13), else a chain. 25 is NTU, not OpenPose BODY_25."""
+    for layout in (NTU25, KINECT20, FLORENCE15, COCO17, OPENPOSE_COCO18, MEDIAPIPE33, TOYOTA13):
         if layout.num_joints == num_joints:
             return layout
     return generic_layout(num_joints)
