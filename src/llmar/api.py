@@ -23,7 +23,7 @@ from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 @dataclass
 class Prediction:
     label: str
-    top: list[tuple[str, float]]  # (class name, the LLM's probability of answering it; see Recognizer.predict)
+    top: list[tuple[str, float]]  # (class name, probability over the candidate names; see Recognizer.predict)
     sentence: str
     generated: str | None = None
 
@@ -81,19 +81,18 @@ class Recognizer:
 
     @torch.no_grad()
     def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,
-                generate: bool = False, all_scores: bool = False) -> Prediction:
-        """Top-k class names with probabilities.
+                generate: bool = False, search: bool = False) -> Prediction:
+        """Top-k class names with probabilities (a softmax over every candidate name's log-likelihood).
 
-        By default an exact best-first search over the names' trie scores only what the top k need, and
-        each probability is the LLM's own probability of answering that name (exp of its
-        log-likelihood). ``all_scores`` scores every name and renormalises over them (a softmax over the
-        candidates: the probabilities sum to 1). ``classes`` scores names never trained on (open
-        vocabulary); ``generate`` also returns the LLM's free answer.
+        ``search`` finds the same top k by an exact best-first search over the names' trie, which scores
+        only what the top k need; each probability is then the LLM's own probability of answering that
+        name (exp of its log-likelihood), as the other names' scores are not known. ``classes`` scores
+        names never trained on (open vocabulary); ``generate`` also returns the LLM's free answer.
         """
         names = list(classes) if classes else self.classes
         x = self.prepare(skeleton)
-        scores = self.model.score(x, self.model.class_token_ids(names), top_k=None if all_scores else top_k)[0]
-        probs = scores.softmax(-1) if all_scores else scores.exp()
+        scores = self.model.score(x, self.model.class_token_ids(names), top_k=top_k if search else None)[0]
+        probs = scores.exp() if search else scores.softmax(-1)
         order = sorted(range(len(names)), key=lambda c: (-float(scores[c]), c))[:top_k]
         top = [(names[i], float(probs[i])) for i in order]
         tokens, mask, _ = self.model.encode_actions(x)

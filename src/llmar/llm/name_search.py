@@ -7,11 +7,10 @@ sample. Each round expands, for every sample, the open prefixes that could still
 samples and prefixes batched into one LLM call; a sample stops when its k best complete names score at
 least every open bound. Top-1 .. top-k are those of scoring every name (ties ordered by class index).
 
-The LLM side is a callable ``expand(rows)``. A row is (sample, path, wanted): ``path`` is a token
-sequence fed after the sample's prompt, and ``wanted`` lists (slot, token ids): the log-probabilities of
-those tokens as the next token after ``path[: slot + 1]``. Expanding a node is one row (its prefix; the
-last slot). Scoring every name (:func:`score_all`) is one row per name, reading every slot: it reaches
-each trie node through the same tokens at the same slot, so the two give the same numbers.
+The LLM side is a callable ``expand(rows)``. A row is (sample, prefix, tokens): the log-probabilities of
+``tokens`` (a node's child tokens) as the next token after the sample's prompt + ``prefix``. Scoring every
+name (:func:`score_all`) expands every node with the same row the search would use, so the two give
+the same numbers.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-Row = tuple[int, tuple[int, ...], list[tuple[int, torch.Tensor]]]
-Expand = Callable[[list[Row]], list[list[torch.Tensor]]]
+Row = tuple[int, tuple[int, ...], torch.Tensor]
+Expand = Callable[[list[Row]], list[torch.Tensor]]
 
 
 @dataclass
@@ -74,18 +73,6 @@ class NameTrie:
     def child_tokens(self, node: int) -> torch.Tensor:
         return torch.tensor(list(self.children[node]), dtype=torch.long)
 
-    def max_depth(self) -> int:
-        return max(len(self.path(n)) for n in range(len(self)))
-
-    def leaf_rows(self) -> list[int]:
-        """Leaves whose paths cover every internal node once at least (one row each in full scoring)."""
-        covered, leaves = {0}, []
-        for n in range(len(self)):
-            if not self.children[n] and any(m not in covered for m in [0, *self.path(n)[:-1]]):
-                leaves.append(n)
-                covered.update(self.path(n))
-        return leaves
-
 
 @dataclass
 class SearchStats:
@@ -115,17 +102,16 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
     for s in range(b):
         for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
             value[s, child] = v
-    # one row per leaf: slot j reads the node at depth j + 1 on its path (the inner nodes, in depth order)
-    leaves = [leaf for leaf in trie.leaf_rows() if len(trie.path(leaf)) > 1]
-    plan = [(s, trie.path(leaf)[:-1]) for s in range(b) for leaf in leaves]
-    rows = [(s, trie.prefix(inner[-1]), [(j, trie.child_tokens(n)) for j, n in enumerate(inner)]) for s, inner in plan]
+    # one row per internal node and sample, shallow first: each node's value is known before its children's
+    plan = [(s, n) for n in sorted(range(1, len(trie)), key=lambda n: len(trie.path(n))) if trie.children[n]
+            for s in range(b)]
+    rows = [(s, trie.prefix(n), trie.child_tokens(n)) for s, n in plan]
     if rows:
         if stats is not None:
             stats.count(rows)
-        for (s, inner), logps in zip(plan, expand(rows)):
-            for node, logp in zip(inner, logps):
-                for child, v in _settle_children(trie, node, float(value[s, node]), logp):
-                    value[s, child] = v
+        for (s, node), logp in zip(plan, expand(rows)):
+            for child, v in _settle_children(trie, node, float(value[s, node]), logp):
+                value[s, child] = v
     scores = torch.full((b, num_classes), float("-inf"), dtype=torch.float64)
     for n, ks in enumerate(trie.classes):
         for k in ks:
@@ -157,12 +143,12 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
         chosen = [(s, n) for s in range(b) for n in _to_expand(trie, scores[s], open_nodes[s], k)]
         if not chosen:
             return scores
-        rows = [(s, trie.prefix(n), [(len(trie.path(n)) - 1, trie.child_tokens(n))]) for s, n in chosen]
+        rows = [(s, trie.prefix(n), trie.child_tokens(n)) for s, n in chosen]
         if stats is not None:
             stats.count(rows)
-        for (s, n), logps in zip(chosen, expand(rows)):
+        for (s, n), logp in zip(chosen, expand(rows)):
             base = open_nodes[s].pop(n)
-            for child, v in _settle_children(trie, n, base, logps[0]):
+            for child, v in _settle_children(trie, n, base, logp):
                 settle(s, child, v)
 
 

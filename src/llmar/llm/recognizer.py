@@ -189,47 +189,49 @@ class LLMActionRecognizer(nn.Module):
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=self._last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        expand = self._expander(out.cache, attn, trie, block_rows)
+        expand = self._expander(out.cache, attn, block_rows)
         if top_k is None:
             scores = score_all(trie, len(class_ids), first, expand, stats)
         else:
             scores = search_top_k(trie, len(class_ids), first, expand, top_k, stats)
         return scores.float().to(ids.device)
 
-    def _expander(self, cache, attn: torch.Tensor, trie: NameTrie, block_rows: int):
-        """The LLM side of ``name_search``: rows of (sample, path, wanted) -> for each wanted (slot, token
-        ids), the log-probs of those tokens after prompt + ``path[: slot + 1]``, on the prompt's cache.
+    def _expander(self, cache, attn: torch.Tensor, block_rows: int):
+        """The LLM side of ``name_search``: rows of (sample, prefix, token ids) -> the log-probs of those
+        tokens as the next token after the sample's prompt + prefix, on the prompt's cache.
 
-        Every LLM call has the same shape, whichever search asks for which rows: paths start right after
-        the prompt and are padded at the end to the longest name (causal attention keeps the padding out
-        of earlier slots), and rows go in blocks of exactly ``block_rows`` (the last filled with copies).
-        CPU bf16 kernels round differently for different batch sizes (up to 0.3 in a log-likelihood,
-        measured), so the fixed shapes are what make the top-k search's scores equal full scoring's, bit
-        for bit."""
-        width = max(1, trie.max_depth() - 1)
+        Every LLM call has a shape fixed by the path length alone, whichever search asks for which rows:
+        rows are grouped by path length and go in blocks of exactly ``block_rows`` (the last filled with
+        copies). CPU bf16 kernels round differently for different batch sizes (up to 0.3 in a
+        log-likelihood, measured), so the fixed shapes are what make the top-k search's scores equal full
+        scoring's, bit for bit."""
         prompt_len = attn.sum(1)
         device = attn.device
-        slots = torch.arange(width, device=device)
+
+        def run_block(block):
+            padded = block + [block[-1]] * (block_rows - len(block))
+            sample = torch.tensor([s for s, _, _ in padded], device=device)
+            inp = torch.tensor([path for _, path, _ in padded], dtype=torch.long, device=device)
+            width = inp.shape[1]
+            rows_cache = copy.deepcopy(cache)
+            rows_cache.batch_select_indices(sample)
+            mask = torch.cat([attn[sample], torch.ones_like(inp)], 1)
+            logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=mask, cache=rows_cache, use_cache=True,
+                              position_ids=prompt_len[sample][:, None] + torch.arange(width, device=device),
+                              logits_to_keep=self._last_positions(inp, 1)).logits
+            logp = logits[:, -1].float().log_softmax(-1)
+            return [logp[r, tokens.to(device)].cpu() for r, (_, _, tokens) in enumerate(block)]
 
         def expand(rows):
-            out = []
-            for start in range(0, len(rows), block_rows):
-                chunk = rows[start : start + block_rows]
-                padded = chunk + [chunk[-1]] * (block_rows - len(chunk))
-                sample = torch.tensor([s for s, _, _ in padded], device=device)
-                inp = torch.full((block_rows, width), self.pad_id, dtype=torch.long, device=device)
-                for r, (_, path, _) in enumerate(padded):
-                    inp[r, : len(path)] = torch.tensor(path, device=device)
-                lengths = torch.tensor([len(path) for _, path, _ in padded], device=device)
-                seg = (slots[None] < lengths[:, None]).long()
-                rows_cache = copy.deepcopy(cache)
-                rows_cache.batch_select_indices(sample)
-                logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=torch.cat([attn[sample], seg], 1),
-                                  position_ids=prompt_len[sample][:, None] + slots, cache=rows_cache,
-                                  use_cache=True).logits
-                logp = logits.float().log_softmax(-1)
-                out += [[logp[r, slot, tokens.to(device)].cpu() for slot, tokens in wanted]
-                        for r, (_, _, wanted) in enumerate(chunk)]
+            out: list = [None] * len(rows)
+            by_length: dict[int, list[int]] = {}
+            for i, (_, path, _) in enumerate(rows):
+                by_length.setdefault(len(path), []).append(i)
+            for members in by_length.values():
+                for start in range(0, len(members), block_rows):
+                    ids = members[start : start + block_rows]
+                    for i, result in zip(ids, run_block([rows[i] for i in ids])):
+                        out[i] = result
             return out
 
         return expand

@@ -144,14 +144,15 @@ def debug_dump(model, accelerator, **arrays) -> None:
     torch.save(state, Path(out) / f"rank{accelerator.process_index}.pt")
 
 
-def evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores: bool = False) -> dict:
-    """top-k metrics from the exact trie search (``train.eval_top_k``), or from every name's score."""
+def evaluate_model(model, ds, test_idx, cfg, accelerator, search: bool = False) -> dict:
+    """Metrics from every name's score, or from the exact top-k trie search (``train.eval_top_k`` or
+    ``search``: the top 5) when asked for."""
     from llmar.training.stage2 import score_loader
 
     loader = make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size)
     start = time.time()
     scores, labels, indices = score_loader(model, loader, accelerator,
-                                           top_k=None if all_scores else cfg.train.eval_top_k)
+                                           top_k=5 if search else cfg.train.eval_top_k)
     seconds = time.time() - start
     debug_dump(model, accelerator, scores=scores, labels=labels, indices=indices)
     metrics = classification_metrics(scores, labels, ds.classes)
@@ -218,9 +219,9 @@ def load_gcn(run_dir: Path, cfg: Config, ds):
     return model.eval()
 
 
-def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, all_scores: bool = False) -> dict:
-    """Re-evaluate a saved run on its test split (llmar or gcn) and write the report (``all_scores``:
-    LLM-AR scores every class name instead of searching for the top k)."""
+def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, search: bool = False) -> dict:
+    """Re-evaluate a saved run on its test split (llmar or gcn) and write the report (``search``: LLM-AR
+    finds each clip's top 5 by the exact trie search instead of scoring every name)."""
     run_dir = Path(run_dir)
     cfg = Config.load(run_dir / "config.yaml")
     accelerator = make_accelerator(cfg)
@@ -232,7 +233,7 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, all_sco
         from llmar.llm.pretrained import load_recognizer
 
         _, model, _ = load_recognizer(run_dir, device=accelerator.device)
-        metrics = evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores=all_scores)
+        metrics = evaluate_model(model, ds, test_idx, cfg, accelerator, search=search)
     metrics["peak_rss_gb"] = peak_rss_gb()
     if accelerator.is_main_process:
         write_report(metrics, ds.classes, Path(out_dir) if out_dir else run_dir / "eval")
