@@ -53,7 +53,8 @@ def derive_config(path: str | Path, kind: str = "auto", model: str = "llmar") ->
     _derive_split(cfg, ds, why)
 
     p = cfg.projection
-    p.codebook, p.part_tokens, p.class_weight, p.num_codes, p.grad_clip = "euclidean", True, 1.0, 256, 1.0
+    p.codebook, p.part_tokens, p.class_weight, p.num_codes, p.grad_clip = "euclidean", True, 3.0, 256, 1.0
+    why["projection.class_weight"] = "class-aware term: 3 beat 1 by about 2 points on NW-UCLA (docs/benchmarks.md)"
     p.temporal_downsample = cfg.data.num_frames // TOKEN_STEPS
     why["projection.temporal_downsample"] = (f"{cfg.data.num_frames} frames / {TOKEN_STEPS} steps: "
                                              f"{TOKEN_STEPS} x {len(ds.layout.body_parts())} body parts per body")
