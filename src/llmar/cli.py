@@ -41,12 +41,17 @@ def _is_data(path: str) -> bool:
     return p.is_dir() or (p.is_file() and p.suffix.lower() not in (".yaml", ".yml"))
 
 
-def _derived_config(args):
+def _derive(data: str, overrides: list[str], model: str = "llmar"):
+    """(config, reasons) derived from the data, with ``--set`` overrides applied."""
     from llmar.config import apply_overrides
     from llmar.recipe import derive_config
 
-    cfg, why = derive_config(args.config, model=getattr(args, "model", "llmar"))
-    cfg = apply_overrides(cfg, args.set)
+    cfg, why = derive_config(data, model=model)
+    return apply_overrides(cfg, overrides), why
+
+
+def _derived_config(args):
+    cfg, why = _derive(args.config, args.set)
     table = Table(title=f"recipe derived from {args.config} (llmar init-config writes it as YAML)")
     table.add_column("key")
     table.add_column("value")
@@ -59,11 +64,10 @@ def _derived_config(args):
 
 
 def cmd_init_config(args) -> int:
-    from llmar.config import apply_overrides
-    from llmar.recipe import commented_yaml, derive_config
+    from llmar.recipe import commented_yaml
 
-    cfg, why = derive_config(args.data, model=args.model)
-    sys.stdout.write(commented_yaml(apply_overrides(cfg, args.set), why))
+    cfg, why = _derive(args.data, args.set, args.model)
+    sys.stdout.write(commented_yaml(cfg, why))
     return 0
 
 

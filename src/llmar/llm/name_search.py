@@ -33,6 +33,7 @@ class NameTrie:
     children: list[dict[int, int]] = field(default_factory=lambda: [{}])
     classes: list[list[int]] = field(default_factory=lambda: [[]])
     names_below: list[int] = field(default_factory=lambda: [0])  # names strictly below the node
+    prefixes: list[tuple[int, ...]] = field(default_factory=lambda: [()])  # tokens from the root to the node
 
     @classmethod
     def build(cls, class_ids: list[list[int]]) -> NameTrie:
@@ -52,6 +53,7 @@ class NameTrie:
                     trie.children.append({})
                     trie.classes.append([])
                     trie.names_below.append(0)
+                    trie.prefixes.append((*trie.prefixes[node], t))
                 node = nxt
             trie.classes[node].append(k)
         return trie
@@ -59,16 +61,8 @@ class NameTrie:
     def __len__(self) -> int:
         return len(self.token)
 
-    def path(self, node: int) -> list[int]:
-        """Nodes from depth 1 down to ``node``."""
-        out = []
-        while node > 0:
-            out.append(node)
-            node = self.parent[node]
-        return out[::-1]
-
     def prefix(self, node: int) -> tuple[int, ...]:
-        return tuple(self.token[n] for n in self.path(node))
+        return self.prefixes[node]
 
     def child_tokens(self, node: int) -> torch.Tensor:
         return torch.tensor(list(self.children[node]), dtype=torch.long)
@@ -103,9 +97,10 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
         for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
             value[s, child] = v
     # one row per internal node and sample, shallow first: each node's value is known before its children's
-    plan = [(s, n) for n in sorted(range(1, len(trie)), key=lambda n: len(trie.path(n))) if trie.children[n]
-            for s in range(b)]
-    rows = [(s, trie.prefix(n), trie.child_tokens(n)) for s, n in plan]
+    inner = [n for n in sorted(range(1, len(trie)), key=lambda n: len(trie.prefixes[n])) if trie.children[n]]
+    child_tokens = {n: trie.child_tokens(n) for n in inner}
+    plan = [(s, n) for n in inner for s in range(b)]
+    rows = [(s, trie.prefixes[n], child_tokens[n]) for s, n in plan]
     if rows:
         if stats is not None:
             stats.count(rows)
