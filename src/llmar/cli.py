@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("init-config", help="print the recipe `llmar train DATA` would derive, as commented YAML")
     s.add_argument("data", help="a data file or folder of any supported format")
-    s.add_argument("--model", default="llmar", choices=["llmar", "gcn"])
+    s.add_argument("--model", default="llmar", choices=["llmar", "gcn", "gcn_text"])
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.set_defaults(func=cmd_init_config)
 

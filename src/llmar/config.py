@@ -18,6 +18,8 @@ class DataConfig:
     train_split: list[str] = field(default_factory=lambda: ["train"])
     test_split: list[str] = field(default_factory=lambda: ["test"])
     holdout_fraction: float = 0.0  # > 0: ignore the split tags; hold out this class-stratified share as test
+    unseen_classes: list[str] = field(default_factory=list)  # zero-shot: never trained on; the test is these alone
+    class_descriptions: str | None = None  # YAML of "class name: description" lines, or a packaged set (nw_ucla)
     num_frames: int = 64  # valid frames are resampled to this length
     max_bodies: int = 2
     center: bool = True
@@ -70,8 +72,10 @@ class LLMConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
-    prompt: str = "Skeleton motion: {sentence}\nWhat action is the person doing?\nAnswer:"
+    prompt: str = "Skeleton motion: {sentence}\nWhat action is the person doing?\nAnswer:"  # may list {choices}
     answer_prefix: str = " "
+    answer_template: str = "{name}"  # what the LLM answers and is scored on; "{name}: {description}" adds context
+    choice_template: str = "{name}"  # one candidate in the prompt's {choices} list (SUGAR's "choose from")
 
 
 @dataclass
@@ -108,11 +112,13 @@ class GCNTrainConfig:
     weight_decay: float = 4e-4
     warmup_ratio: float = 0.1
     label_smoothing: float = 0.0
+    text_model: str | None = None  # gcn_text: a sentence-encoder directory (None: the packaged all-MiniLM-L6-v2)
+    class_text: str = "{name}"  # gcn_text: the sentence embedded per class ({description} adds the description)
 
 
 @dataclass
 class Config:
-    model: str = "llmar"  # llmar | gcn
+    model: str = "llmar"  # llmar | gcn | gcn_text (the graph baseline scoring class-name text embeddings)
     output_dir: str = "runs/demo"
     data: DataConfig = field(default_factory=DataConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -12,6 +13,21 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import save_file
+
+
+@contextlib.contextmanager
+def no_loading_bar():
+    """transformers draws a "Loading weights" bar for every local model it loads; a second of loading needs
+    no progress bar."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 from llmar.config import Config
-from llmar.data.dataset import SkeletonDataset
+from llmar.data.dataset import DataError, SkeletonDataset
 from llmar.data.transforms import alignment_problem
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,37 @@ def load_data(cfg: Config) -> SkeletonDataset:
 
 
 def split_indices(ds: SkeletonDataset, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) indices. With ``data.unseen_classes``, their clips leave the training set entirely and
+    the test set keeps them alone (the zero-shot protocol)."""
     if cfg.data.holdout_fraction > 0:
         train, test = holdout_split(ds.y, cfg.data.holdout_fraction)
     else:
         train, test = ds.indices(cfg.data.train_split), ds.indices(cfg.data.test_split)
+    if cfg.data.unseen_classes:
+        unseen = np.flatnonzero(np.isin(ds.classes, unseen_class_names(ds.classes, cfg.data.unseen_classes)))
+        train, test = train[~np.isin(ds.y[train], unseen)], test[np.isin(ds.y[test], unseen)]
+        if not len(train) or not len(test):
+            raise DataError(f"{ds.source}: data.unseen_classes {cfg.data.unseen_classes} leaves "
+                            f"{len(train)} training and {len(test)} test clips")
     if cfg.train.max_train_samples:
         train = _stratified_head(ds, train, cfg.train.max_train_samples, cfg.train.seed)
     if cfg.train.max_test_samples:
         test = _stratified_head(ds, test, cfg.train.max_test_samples, cfg.train.seed)
     return train, test
+
+
+def unseen_class_names(classes: list[str], unseen: list[str]) -> list[str]:
+    """``unseen`` checked against the dataset's class names (each must be one of them)."""
+    unknown = [c for c in unseen if c not in classes]
+    if unknown:
+        raise DataError(f"data.unseen_classes: {unknown} are not class names of this dataset; known: {list(classes)}")
+    return list(unseen)
+
+
+def seen_classes(classes: list[str], cfg: Config) -> list[str]:
+    """The class names training sees (all but ``data.unseen_classes``), in class order."""
+    unseen = set(unseen_class_names(classes, cfg.data.unseen_classes))
+    return [c for c in classes if c not in unseen]
 
 
 def holdout_split(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -68,4 +90,4 @@ def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int
     return np.sort(chosen)
 
 
-__all__ = ["load_data", "split_indices"]
+__all__ = ["load_data", "split_indices", "seen_classes", "unseen_class_names"]

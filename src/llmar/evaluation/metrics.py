@@ -32,3 +32,22 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, classes: list
         "per_class_accuracy": {c: (None if np.isnan(a) else float(a)) for c, a in zip(classes, per_class)},
         "confusion_matrix": cm.tolist(),
     }
+
+
+def zero_shot_metrics(scores: np.ndarray, labels: np.ndarray, classes: list[str], unseen: list[str],
+                      unseen_scores: np.ndarray | None = None) -> dict:
+    """The zero-shot settings on clips of never-trained classes. ``scores`` [N, K] over every class name
+    gives the generalised setting (the usual top-1/top-5 of ``classification_metrics``); the unseen-only
+    setting ranks the unseen names alone: ``unseen_scores`` [N, len(unseen)] when given (a prompt that
+    lists the candidates scores them again), else the unseen columns of ``scores``."""
+    columns = [list(classes).index(c) for c in unseen]
+    position = {c: j for j, c in enumerate(columns)}
+    sub = np.asarray(unseen_scores if unseen_scores is not None else np.asarray(scores)[:, columns], dtype=np.float64)
+    sub_labels = np.array([position[int(y)] for y in labels], dtype=np.int64)
+    inner = classification_metrics(sub, sub_labels, list(unseen))
+    return {
+        "unseen_only": {"top1": inner["top1"], "top5": inner["top5"] if len(unseen) > 5 else None,
+                        "mean_class_accuracy": inner["mean_class_accuracy"], "chance": 1.0 / len(unseen),
+                        "classes": list(unseen)},
+        "chance_all": 1.0 / len(classes),
+    }

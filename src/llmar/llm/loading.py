@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from platformdirs import user_cache_dir
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-from transformers.utils import logging as hf_logging
+
+from llmar.utils import no_loading_bar
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
     tokenizer = AutoTokenizer.from_pretrained(directory)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    with _no_loading_bar():
+    with no_loading_bar():
         model = AutoModelForCausalLM.from_pretrained(directory, dtype=DTYPES[dtype], attn_implementation=attention)
     model.to(device)
     model.requires_grad_(False)
@@ -123,19 +124,6 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
 
 def llm_config(path: str | None = None):
     return AutoConfig.from_pretrained(resolve_llm_path(path))
-
-
-@contextlib.contextmanager
-def _no_loading_bar():
-    """transformers draws a "Loading weights" bar for a local 135M model on every command; a second of
-    loading needs no progress bar."""
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
 
 
 @contextlib.contextmanager

@@ -13,11 +13,21 @@ from pathlib import Path
 import torch
 
 from llmar.config import Config
+from llmar.data.descriptions import load_descriptions
 from llmar.data.layout import JointLayout
+from llmar.data.selection import seen_classes
 from llmar.llm.loading import load_llm, quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer, action_token
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.utils import atomic_save_json
+
+
+def build_recognizer(config: Config, vqvae: ActionVQVAE, llm, tokenizer, classes: list[str]) -> LLMActionRecognizer:
+    """The recognizer a config describes: the prompt lists the seen classes (all but ``data.unseen_classes``)
+    and the templates read ``data.class_descriptions``."""
+    spec = config.data.class_descriptions
+    return LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, classes, choices=seen_classes(classes, config),
+                               descriptions=load_descriptions(spec) if spec else None, descriptions_source=spec)
 
 
 def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecognizer, layout: JointLayout) -> None:
@@ -54,11 +64,11 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
 
         with quiet_peft():
             llm = PeftModel.from_pretrained(llm, d / "adapter")
-    model = LLMActionRecognizer(config.llm, vqvae, llm, tokenizer, labels["classes"])
+    model = build_recognizer(config, vqvae, llm, tokenizer, labels["classes"])
     tokens = json.loads((d / "tokens.json").read_text())
     model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
     model.to(device).eval()
     return config, model, JointLayout.from_dict(labels["layout"])
 
 
-__all__ = ["save_recognizer", "load_recognizer"]
+__all__ = ["build_recognizer", "save_recognizer", "load_recognizer"]

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
+from llmar.data.descriptions import render
 from llmar.llm.name_search import NameTrie, SearchStats, score_all, search_top_k
 from llmar.projection.vqvae import ActionVQVAE
 
@@ -33,7 +34,12 @@ def action_token(k: int) -> str:
 
 
 class LLMActionRecognizer(nn.Module):
-    def __init__(self, cfg: LLMConfig, vqvae: ActionVQVAE, llm: nn.Module, tokenizer, classes: list[str]):
+    def __init__(self, cfg: LLMConfig, vqvae: ActionVQVAE, llm: nn.Module, tokenizer, classes: list[str],
+                 choices: list[str] | None = None, descriptions: dict[str, str] | None = None,
+                 descriptions_source: str | None = None):
+        """``classes``: every name the model answers with; ``choices``: the names the prompt's ``{choices}``
+        lists in training and by default (all classes unless some are held out as unseen); ``descriptions``:
+        the class descriptions the answer and choice templates may use."""
         super().__init__()
         if cfg.entry not in ENTRY_MODES:
             raise ValueError(f"llm.entry must be one of {ENTRY_MODES}, got {cfg.entry!r}")
@@ -41,10 +47,10 @@ class LLMActionRecognizer(nn.Module):
             raise ValueError("llm.prompt must contain the placeholder {sentence}")
         self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer
         self.classes = list(classes)
+        self.choices = list(choices) if choices is not None else list(classes)
+        self.descriptions, self.descriptions_source = dict(descriptions or {}), descriptions_source
         self.base_id = llm.get_input_embeddings().num_embeddings  # action token k has id base_id + k
-        before, after = cfg.prompt.split("{sentence}", 1)
-        self.prefix_ids = self._encode(before)
-        self.suffix_ids = self._encode(after)
+        self._prompt_cache: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
         self.separator_ids = self._encode(" |")
         self.eos_id = tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
@@ -56,11 +62,27 @@ class LLMActionRecognizer(nn.Module):
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False).input_ids if text else []
 
+    def prompt_ids(self, choices: list[str] | None = None) -> tuple[list[int], list[int]]:
+        """Token ids of the prompt before and after the action sentence, with ``{choices}`` (if the prompt
+        has it) listing the candidate names (default: ``self.choices``)."""
+        key = tuple(self.choices if choices is None else choices)
+        if key not in self._prompt_cache:
+            prompt = self.cfg.prompt
+            if "{choices}" in prompt:
+                items = [self._render(self.cfg.choice_template, name) for name in key]
+                prompt = prompt.replace("{choices}", ("; " if "{description}" in self.cfg.choice_template else ", ").join(items))
+            before, after = prompt.split("{sentence}", 1)
+            self._prompt_cache[key] = (self._encode(before), self._encode(after))
+        return self._prompt_cache[key]
+
+    def _render(self, template: str, name: str) -> str:
+        return render(template, name, self.descriptions, self.descriptions_source)
+
     def class_token_ids(self, names: list[str]) -> list[list[int]]:
-        """Answer token ids for each class name, ending with end-of-sequence."""
+        """Answer token ids for each class name (``llm.answer_template``), ending with end-of-sequence."""
         out = []
         for name in names:
-            ids = self._encode(self.cfg.answer_prefix + name)
+            ids = self._encode(self.cfg.answer_prefix + self._render(self.cfg.answer_template, name))
             if not ids:
                 raise ValueError(f"class name {name!r} tokenises to nothing")
             out.append(ids + [self.eos_id])
@@ -83,13 +105,15 @@ class LLMActionRecognizer(nn.Module):
         return self.snap_ids[tokens] if self.cfg.entry == "snap" else tokens + self.base_id
 
     def build_inputs(
-        self, tokens: torch.Tensor, body_mask: torch.Tensor, answers: list[list[int]] | None = None
+        self, tokens: torch.Tensor, body_mask: torch.Tensor, answers: list[list[int]] | None = None,
+        choices: list[str] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Left-padded ids [B, L], attention mask and position ids for prompts (+ answers).
 
         Left padding puts every answer at the end of its row, so the answer logits are the last
         positions for all rows and nothing else needs the 49k-wide output layer.
         """
+        prefix_ids, suffix_ids = self.prompt_ids(choices)
         rows = []
         action = self._action_ids(tokens).tolist()
         for b in range(tokens.shape[0]):
@@ -98,7 +122,7 @@ class LLMActionRecognizer(nn.Module):
                 if sentence:
                     sentence += self.separator_ids
                 sentence += action[b][m]
-            row = self.prefix_ids + sentence + self.suffix_ids
+            row = prefix_ids + sentence + suffix_ids
             if answers is not None:
                 row = row + answers[b]
             rows.append(row)
@@ -174,7 +198,8 @@ class LLMActionRecognizer(nn.Module):
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
     def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
-              trie: bool = False, block_rows: int = 32, stats: SearchStats | None = None) -> torch.Tensor:
+              trie: bool = False, block_rows: int = 32, stats: SearchStats | None = None,
+              choices: list[str] | None = None) -> torch.Tensor:
         """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt; the prompt
         runs once and its key/value cache is shared by all names.
 
@@ -182,11 +207,12 @@ class LLMActionRecognizer(nn.Module):
         on a CPU today). ``top_k=k``: a best-first search over the names' trie (``name_search``) returns
         exact scores for each sample's k best names and -inf for names it proved cannot reach them;
         ``trie=True`` scores every name through the trie's own rows, the search's exact reference (equal
-        bit for bit; the per-name rows round differently in bf16, see ``_expander``).
+        bit for bit; the per-name rows round differently in bf16, see ``_expander``). ``choices``: the names
+        a prompt with ``{choices}`` lists (default: ``self.choices``).
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
         tokens, mask, continuous = self.encode_actions(x)
-        ids, attn, pos = self.build_inputs(tokens, mask)
+        ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=self._last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
@@ -270,10 +296,10 @@ class LLMActionRecognizer(nn.Module):
         return expand
 
     @torch.no_grad()
-    def generate(self, x: torch.Tensor, max_new_tokens: int = 12) -> list[str]:
+    def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:
         """Free generation: what the LLM says after the prompt, as text."""
         tokens, mask, continuous = self.encode_actions(x)
-        ids, attn, _ = self.build_inputs(tokens, mask)
+        ids, attn, _ = self.build_inputs(tokens, mask, choices=choices)
         out = self.llm.generate(inputs_embeds=self.embed(ids, continuous), attention_mask=attn,
                                 max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_id,
                                 eos_token_id=self.eos_id)

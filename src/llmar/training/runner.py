@@ -13,13 +13,15 @@ import torch
 from accelerate import Accelerator
 
 from llmar.config import Config
-from llmar.evaluation.metrics import classification_metrics
+from llmar.data.selection import seen_classes
+from llmar.evaluation.metrics import classification_metrics, zero_shot_metrics
 from llmar.evaluation.report import plot_loss_curves, write_report
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
 from llmar.utils import atomic_save_json, seed_everything
 
 log = logging.getLogger(__name__)
+GCN_MODELS = ("gcn", "gcn_text")  # the graph baseline: classifier head, or class-name text embeddings
 
 
 def peak_rss_gb() -> float:
@@ -55,12 +57,12 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
         atomic_save_json({"classes": ds.classes, "layout": ds.layout.to_dict()}, run_dir / "labels.json")
     logger = RunLogger(run_dir, enabled=accelerator.is_main_process)
     start = time.time()
-    if cfg.model == "gcn":
+    if cfg.model in GCN_MODELS:
         metrics = _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume)
     elif cfg.model == "llmar":
         metrics = _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume)
     else:
-        raise ValueError(f"model must be 'llmar' or 'gcn', got {cfg.model!r}")
+        raise ValueError(f"model must be 'llmar', 'gcn' or 'gcn_text', got {cfg.model!r}")
     metrics["train_seconds"] = time.time() - start - metrics.get("eval_seconds", 0.0)
     metrics["peak_rss_gb"] = peak_rss_gb()
     if accelerator.is_main_process:
@@ -73,8 +75,7 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
 
 def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume) -> dict:
     from llmar.llm.loading import load_llm
-    from llmar.llm.pretrained import save_recognizer
-    from llmar.llm.recognizer import LLMActionRecognizer
+    from llmar.llm.pretrained import build_recognizer, save_recognizer
     from llmar.projection.vqvae import ActionVQVAE
     from llmar.training.stage1 import embedding_sample
     from llmar.training.stage2 import attach_finetuning, set_trainable, train_recognizer
@@ -92,7 +93,7 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     # stage 2 starts from the same random state (LoRA init, dropout) whether stage 1 ran or was loaded
     seed_everything(cfg.train.seed + 1)
     llm = attach_finetuning(llm, cfg)
-    model = LLMActionRecognizer(cfg.llm, vqvae, llm, tokenizer, ds.classes)
+    model = build_recognizer(cfg, vqvae, llm, tokenizer, ds.classes)
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
     set_trainable(model, cfg.train.tokenizer_lr)
@@ -150,12 +151,21 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator, search: bool = False) 
     from llmar.training.stage2 import score_loader
 
     loader = make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size)
+    top_k = 5 if search else cfg.train.eval_top_k
+    unseen = cfg.data.unseen_classes
     start = time.time()
-    scores, labels, indices = score_loader(model, loader, accelerator,
-                                           top_k=5 if search else cfg.train.eval_top_k)
+    # zero-shot runs list every class name in a {choices} prompt here (the generalised setting)
+    scores, labels, indices = score_loader(model, loader, accelerator, top_k=top_k,
+                                           choices=list(ds.classes) if unseen else None)
+    unseen_scores = None
+    if unseen and "{choices}" in cfg.llm.prompt:  # the unseen-only setting lists only the unseen names
+        unseen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(unseen),
+                                           top_k=top_k, choices=unseen, desc="evaluating (unseen names)")
     seconds = time.time() - start
     debug_dump(model, accelerator, scores=scores, labels=labels, indices=indices)
     metrics = classification_metrics(scores, labels, ds.classes)
+    if unseen:
+        metrics.update(zero_shot_metrics(scores, labels, ds.classes, unseen, unseen_scores))
     metrics.update({"eval_seconds": seconds, "eval_samples_per_second": len(labels) / max(seconds, 1e-9)})
     return metrics
 
@@ -175,8 +185,12 @@ def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resum
     loop = LoopConfig(stage="gcn", steps=steps, warmup_ratio=g.warmup_ratio, log_every=cfg.train.log_every,
                       checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
 
+    # gcn_text trains on the seen classes' columns only: labels renumbered among them
+    seen = torch.tensor([c in seen_classes(ds.classes, cfg) for c in ds.classes])
+    renumber = (seen.long().cumsum(0) - 1).to(accelerator.device)
+
     def loss_fn(m, batch):
-        return torch.nn.functional.cross_entropy(m(batch["x"]), batch["y"], label_smoothing=g.label_smoothing)
+        return torch.nn.functional.cross_entropy(m(batch["x"]), renumber[batch["y"]], label_smoothing=g.label_smoothing)
 
     fit(model, loss_fn, loader, opt, loop, accelerator, run_dir, logger, resume=resume)
     model = accelerator.unwrap_model(model)
@@ -197,7 +211,10 @@ def evaluate_classifier(model, ds, test_idx, cfg, accelerator) -> dict:
         scores.append(s.cpu())
         labels.append(y.cpu())
     seconds = time.time() - start
-    metrics = classification_metrics(torch.cat(scores).numpy(), torch.cat(labels).numpy(), ds.classes)
+    scores, labels = torch.cat(scores).numpy(), torch.cat(labels).numpy()
+    metrics = classification_metrics(scores, labels, ds.classes)
+    if cfg.data.unseen_classes:
+        metrics.update(zero_shot_metrics(scores, labels, ds.classes, cfg.data.unseen_classes))
     metrics.update({"eval_seconds": seconds, "eval_samples_per_second": metrics["num_samples"] / max(seconds, 1e-9)})
     return metrics
 
@@ -207,8 +224,18 @@ def build_gcn(cfg: Config, ds):
     from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
 
     g = cfg.gcn
-    return CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
-                  GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    backbone = CTRGCN(len(ds.classes), ds.layout, ds.num_coords, cfg.data.max_bodies,
+                      GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
+    if cfg.model != "gcn_text":
+        return backbone
+    from llmar.baseline.text_embedding import TextEmbeddingClassifier, embed_texts
+    from llmar.data.descriptions import load_descriptions, render
+
+    spec = cfg.data.class_descriptions
+    table = load_descriptions(spec) if spec else {}
+    texts = [render(g.class_text, name, table, spec) for name in ds.classes]
+    seen = torch.tensor([c in seen_classes(ds.classes, cfg) for c in ds.classes])
+    return TextEmbeddingClassifier(backbone, embed_texts(texts, g.text_model), seen)
 
 
 def load_gcn(run_dir: Path, cfg: Config, ds):
@@ -227,7 +254,7 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, search:
     accelerator = make_accelerator(cfg)
     ds = load_data(cfg)
     _, test_idx = split_indices(ds, cfg)
-    if cfg.model == "gcn":
+    if cfg.model in GCN_MODELS:
         metrics = evaluate_classifier(load_gcn(run_dir, cfg, ds), ds, test_idx, cfg, accelerator)
     else:
         from llmar.llm.pretrained import load_recognizer

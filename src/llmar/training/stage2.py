@@ -88,15 +88,16 @@ def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerato
 
 @torch.no_grad()
 def score_loader(model: LLMActionRecognizer, loader, accelerator, class_ids=None, desc="evaluating",
-                 top_k: int | None = None):
+                 top_k: int | None = None, choices: list[str] | None = None):
     """Scores [N, K], labels [N] and dataset indices [N], gathered over processes, each sample once.
 
-    ``top_k``: exact scores for each sample's k best names only (-inf for the rest); None: every name."""
+    ``top_k``: exact scores for each sample's k best names only (-inf for the rest); None: every name.
+    ``choices``: the names a prompt with ``{choices}`` lists (default: the model's own)."""
     model.eval()
     ploader = accelerator.prepare(loader)
     scores, labels, indices = [], [], []
     for batch in tqdm(ploader, desc=desc, disable=not accelerator.is_main_process, unit="batch"):
-        s = model.score(batch["x"], class_ids, top_k=top_k)
+        s = model.score(batch["x"], class_ids, top_k=top_k, choices=choices)
         s, y, i = accelerator.gather_for_metrics((s, batch["y"], batch["index"]))
         scores.append(s.float().cpu())
         labels.append(y.cpu())
