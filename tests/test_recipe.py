@@ -122,3 +122,21 @@ def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir,
     assert "recipe derived from" in out and "median clip length" in out
     saved = Config.load(tmp_path / "runs" / "mine" / "config.yaml")
     assert saved.data.kind == "npz" and saved.data.align_view and saved.projection.part_tokens
+
+
+@pytest.mark.parametrize("folder", ["nw_ucla", "florence3d", "ntu_samples/raw_skeletons"])
+def test_train_without_a_config_on_each_shared_raw_folder(folder, tmp_path, capsys, tiny_llm_dir, monkeypatch):
+    """Issue 13's promise on the real raw folders: `llmar train FOLDER` derives a recipe (view aligned: every
+    one of these layouts has hips and a spine), trains and evaluates; brief budgets, tiny LLM."""
+    data = shared_data(*folder.split("/"))
+    monkeypatch.chdir(tmp_path)
+    quick = [f"llm.path={tiny_llm_dir}", "projection.epochs=1", "projection.min_steps=0", "train.min_steps=0",
+             "train.max_steps=1", "train.epochs=1", "projection.num_codes=16", "train.eval_batch_size=8",
+             "train.max_train_samples=16", "train.max_test_samples=8", "llm.dtype=float32"]
+    assert cli_main(["train", str(data), *[a for s in quick for a in ("--set", s)]]) == 0
+    out = capsys.readouterr().out
+    assert "recipe derived from" in out
+    run = next((tmp_path / "runs").iterdir())
+    saved = Config.load(run / "config.yaml")
+    assert saved.data.align_view and saved.data.path == str(data)
+    assert (run / "metrics.json").exists()
