@@ -3,9 +3,9 @@
     python benchmarks/topk_scoring.py --run runs/bench/nw_ucla/default_seed0 [--samples 128]
 
 On a trained run's test clips, each label set is scored three ways: one row per name on the prompt's
-cache, batched per chunk of names (the default full scoring, as before the trie), every name through the
-trie's fixed-shape rows (`score(trie=True)`, the search's exact reference), and the exact top-5 search
-(`--search`). Each method is timed after one warm-up batch. Reports samples/s,
+cache, batched per chunk of names (the full scoring before the trie, `score(per_name=True)`), every name
+through the trie's rows (`--all-scores`, the search's exact reference), and the exact top-5 search (the
+default of `llmar eval` and `llmar predict`). Each method is timed after one warm-up batch. Reports samples/s,
 the share of this machine's bf16 matrix-product rate the search reaches, the name tokens it fed
 against one row per name, and checks that the search's top-1, top-5 and their scores are identical to
 full scoring on every clip. (The session-3 path computed in other batch shapes, so its bf16 scores
@@ -68,14 +68,14 @@ def main() -> None:
         times, results, stats = {}, {}, SearchStats()
         for method in ("each_name", "trie_all", "top_k"):
             model.score(batches[0][:2], class_ids, top_k=args.k if method == "top_k" else None,
-                        trie=method == "trie_all")  # warm-up
+                        per_name=method == "each_name")  # warm-up
             start, out = time.perf_counter(), []
             for x in batches:
-                if method == "each_name":  # the default full scoring
+                if method == "each_name":  # the full scoring before the trie: one row per name
+                    out.append(model.score(x, class_ids, per_name=True))
+                elif method == "trie_all":  # every name through the trie (--all-scores)
                     out.append(model.score(x, class_ids))
-                elif method == "trie_all":
-                    out.append(model.score(x, class_ids, trie=True))
-                else:
+                else:  # the default: exact top-k search
                     out.append(model.score(x, class_ids, top_k=args.k, stats=stats))
             times[method], results[method] = time.perf_counter() - start, torch.cat(out)
         n = len(results["top_k"])
@@ -83,7 +83,7 @@ def main() -> None:
         top = ranking(full, args.k)
         name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
         prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x) for x in batches) / n
-        depth = stats.tokens / max(stats.rows, 1)  # mean prefix length of an expanded node
+        depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
         flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
             lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
         row = {
@@ -99,7 +99,8 @@ def main() -> None:
             "identical_top_k_scores": bool(np.array_equal(np.take_along_axis(fast.numpy(), top, 1),
                                                           np.take_along_axis(full.numpy(), top, 1))),
             "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
-            "implementation": "rows grouped by prefix length, blocks of 32, full scoring expands every node",
+            "implementation": "one token per row on stored prefix states, one call shape (blocks of 32), "
+                              "full scoring expands every node",
         }
         print(json.dumps(row))
         with Path(args.out).open("a") as f:

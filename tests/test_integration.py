@@ -79,7 +79,7 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     ds = load_data(cfg)
     x = next(iter(make_loader(ds, split_indices(ds, cfg)[1][:12], cfg, train=False, batch_size=12)))["x"]
     full_stats, stats = SearchStats(), SearchStats()
-    full, fast = rec.model.score(x, ids, trie=True, stats=full_stats), rec.model.score(x, ids, top_k=5, stats=stats)
+    full, fast = rec.model.score(x, ids, stats=full_stats), rec.model.score(x, ids, top_k=5, stats=stats)
     order = lambda s: np.argsort(-s.double().numpy(), axis=1, kind="stable")[:, :5]  # noqa: E731
     np.testing.assert_array_equal(order(fast), order(full))
     top = order(full)

@@ -73,16 +73,16 @@ def model(tiny_llm_dir):
 def test_full_scoring_equals_one_forward_per_name(model):
     x = clips()
     slow = brute_force_scores(model, x, NAMES)
-    torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES), trie=True, block_rows=5), slow,
+    torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES), block_rows=5), slow,
                                atol=2e-4, rtol=1e-4)  # several blocks per prefix length
-    torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES)), slow, atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES), per_name=True), slow, atol=2e-4, rtol=1e-4)
 
 
 def test_top_k_on_a_tiny_llama_matches_full_scoring_bit_for_bit(model):
     x = clips(b=4, m=1, seed=5)
     ids = model.class_token_ids(NAMES)
     full_stats, fast_stats = SearchStats(), SearchStats()
-    full = model.score(x, ids, trie=True, stats=full_stats)
+    full = model.score(x, ids, stats=full_stats)
     trie = NameTrie.build(ids)
     assert full_stats.rows == len(x) * sum(1 for n in range(1, len(trie)) if trie.children[n])  # every inner node
     for k in (1, 5):

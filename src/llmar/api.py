@@ -81,18 +81,20 @@ class Recognizer:
 
     @torch.no_grad()
     def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,
-                generate: bool = False, search: bool = False) -> Prediction:
-        """Top-k class names with probabilities (a softmax over every candidate name's log-likelihood).
+                generate: bool = False, all_scores: bool = False) -> Prediction:
+        """Top-k class names with probabilities.
 
-        ``search`` finds the same top k by an exact best-first search over the names' trie, which scores
-        only what the top k need; each probability is then the LLM's own probability of answering that
-        name (exp of its log-likelihood), as the other names' scores are not known. ``classes`` scores
-        names never trained on (open vocabulary); ``generate`` also returns the LLM's free answer.
+        By default an exact best-first search over the names' trie finds the top k, scoring only what they
+        need; each probability is then the LLM's own probability of answering that name (exp of its
+        log-likelihood), as the other names' scores are not computed. ``all_scores`` scores every candidate
+        and gives a softmax over them instead (same top k). ``classes`` scores names never trained on (open
+        vocabulary); ``generate`` also returns the LLM's free answer.
         """
         names = list(classes) if classes else self.classes
         x = self.prepare(skeleton)
-        scores = self.model.score(x, self.model.class_token_ids(names), top_k=top_k if search else None)[0]
-        probs = scores.exp() if search else scores.softmax(-1)
+        scores = self.model.score(x, self.model.class_token_ids(names), top_k=None if all_scores else top_k,
+                                  choices=names if classes else None)[0]
+        probs = scores.softmax(-1) if all_scores else scores.exp()
         order = sorted(range(len(names)), key=lambda c: (-float(scores[c]), c))[:top_k]
         top = [(names[i], float(probs[i])) for i in order]
         tokens, mask, _ = self.model.encode_actions(x)

@@ -111,7 +111,7 @@ def cmd_demo(args) -> int:
 def cmd_eval(args) -> int:
     from llmar.training.runner import evaluate_run
 
-    metrics = evaluate_run(args.run_dir, args.out, search=args.search)
+    metrics = evaluate_run(args.run_dir, args.out, all_scores=args.all_scores)
     _print_metrics(metrics, f"evaluation of {args.run_dir}")
     if args.html:
         from llmar.api import report_for_saved_run
@@ -138,7 +138,8 @@ def cmd_predict(args) -> int:
     results = []
     for path in args.files:
         for name, arr in read_skeleton_file(path):
-            pred = rec.predict(arr, top_k=args.top_k, classes=classes, generate=args.generate, search=args.search)
+            pred = rec.predict(arr, top_k=args.top_k, classes=classes, generate=args.generate,
+                               all_scores=args.all_scores)
             d = {"file": path, "sample": name, **pred.to_dict()}
             if args.generate:
                 names = classes or rec.classes
@@ -261,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="report folder (default RUN_DIR/eval)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--html", action="store_true", help="also write a self-contained report.html with animated samples")
-    s.add_argument("--search", action="store_true",
-                   help="exact top-5 search over the names' trie instead of scoring every name (same top-5)")
+    s.add_argument("--all-scores", action="store_true",
+                   help="score every class name (the default finds each clip's exact top 5 by a trie search)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("predict", help="top-5 classes for skeleton files (.skeleton, .npz, .npy, NW-UCLA .json)")
@@ -270,9 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+")
     s.add_argument("--json", action="store_true", help="print JSON instead of tables")
     s.add_argument("--top-k", type=int, default=5)
-    s.add_argument("--search", action="store_true",
-                   help="exact top-k search over the names' trie instead of scoring every name (same top-k); "
-                        "probabilities are then the LLM's own, not renormalised over the names")
+    s.add_argument("--all-scores", action="store_true",
+                   help="score every candidate name and give probabilities renormalised over them (the default "
+                        "finds the exact top k by a trie search; its probabilities are the LLM's own)")
     s.add_argument("--classes", default=None, help="comma-separated class names to score instead (open vocabulary)")
     s.add_argument("--generate", action="store_true", help="also let the LLM answer freely")
     s.set_defaults(func=cmd_predict)

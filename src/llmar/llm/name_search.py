@@ -8,9 +8,10 @@ samples and prefixes batched into one LLM call; a sample stops when its k best c
 least every open bound. Top-1 .. top-k are those of scoring every name (ties ordered by class index).
 
 The LLM side is a callable ``expand(rows)``. A row is (sample, prefix, tokens): the log-probabilities of
-``tokens`` (a node's child tokens) as the next token after the sample's prompt + ``prefix``. Scoring every
-name (:func:`score_all`) expands every node with the same row the search would use, so the two give
-the same numbers.
+``tokens`` (a node's child tokens) as the next token after the sample's prompt + ``prefix``. A node is
+only ever expanded after its parent (the recognizer keeps each expanded prefix's key/value states, so a
+row feeds one token). Scoring every name (:func:`score_all`) expands every node with the same row the
+search would use, so the two give the same numbers.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class NameTrie:
 
 @dataclass
 class SearchStats:
-    """What scoring cost beyond the prompt: LLM rows and the name tokens they fed."""
+    """What scoring cost beyond the prompt: rounds, LLM rows, and the name tokens they fed (one per row: a
+    row feeds its prefix's last token on the stored states of the earlier ones)."""
 
     rounds: int = 0
     rows: int = 0
@@ -79,7 +81,7 @@ class SearchStats:
     def count(self, rows: list[Row]) -> None:
         self.rounds += 1
         self.rows += len(rows)
-        self.tokens += sum(len(path) for _, path, _ in rows)
+        self.tokens += len(rows)
 
 
 def _settle_children(trie: NameTrie, node: int, base: float, logp: torch.Tensor):
@@ -96,12 +98,14 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
     for s in range(b):
         for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
             value[s, child] = v
-    # one row per internal node and sample, shallow first: each node's value is known before its children's
-    inner = [n for n in sorted(range(1, len(trie)), key=lambda n: len(trie.prefixes[n])) if trie.children[n]]
-    child_tokens = {n: trie.child_tokens(n) for n in inner}
-    plan = [(s, n) for n in inner for s in range(b)]
-    rows = [(s, trie.prefixes[n], child_tokens[n]) for s, n in plan]
-    if rows:
+    # one row per internal node and sample, one depth at a time: a node is expanded after its parent
+    levels: dict[int, list[int]] = {}
+    for n in range(1, len(trie)):
+        if trie.children[n]:
+            levels.setdefault(len(trie.prefixes[n]), []).append(n)
+    for depth in sorted(levels):
+        plan = [(s, n) for n in levels[depth] for s in range(b)]
+        rows = [(s, trie.prefixes[n], trie.child_tokens(n)) for s, n in plan]
         if stats is not None:
             stats.count(rows)
         for (s, node), logp in zip(plan, expand(rows)):

@@ -20,6 +20,7 @@ import difflib
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import DynamicCache
 
 from llmar.config import LLMConfig
 from llmar.data.descriptions import render
@@ -198,17 +199,17 @@ class LLMActionRecognizer(nn.Module):
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
     def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
-              trie: bool = False, block_rows: int = 32, stats: SearchStats | None = None,
+              per_name: bool = False, block_rows: int = 32, stats: SearchStats | None = None,
               choices: list[str] | None = None) -> torch.Tensor:
         """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt; the prompt
         runs once and its key/value cache is shared by all names.
 
-        ``top_k=None``: every name, one row per name, names batched in chunks (the fastest full scoring
-        on a CPU today). ``top_k=k``: a best-first search over the names' trie (``name_search``) returns
-        exact scores for each sample's k best names and -inf for names it proved cannot reach them;
-        ``trie=True`` scores every name through the trie's own rows, the search's exact reference (equal
-        bit for bit; the per-name rows round differently in bf16, see ``_expander``). ``choices``: the names
-        a prompt with ``{choices}`` lists (default: ``self.choices``).
+        ``top_k=k``: a best-first search over the names' trie (``name_search``) returns exact scores for
+        each sample's k best names and -inf for names it proved cannot reach them. ``top_k=None``: every
+        name, through the same trie rows (each shared prefix computed once; the search's scores equal these
+        bit for bit, see ``_expander``). ``per_name``: every name by one row per name on the prompt's cache,
+        the scoring before the trie (kept as the benchmark's reference; bf16 rounds it differently).
+        ``choices``: the names a prompt with ``{choices}`` lists (default: ``self.choices``).
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
         tokens, mask, continuous = self.encode_actions(x)
@@ -216,10 +217,10 @@ class LLMActionRecognizer(nn.Module):
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=self._last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        if top_k is None and not trie:
+        if per_name:
             return self._score_per_name(out.cache, attn, first, class_ids)
         names = NameTrie.build(class_ids)
-        expand = self._expander(out.cache, attn, block_rows)
+        expand = self._expander(out.cache, attn, block_rows, max(len(c) for c in class_ids))
         if top_k is None:
             scores = score_all(names, len(class_ids), first, expand, stats)
         else:
@@ -255,43 +256,69 @@ class LLMActionRecognizer(nn.Module):
             rest.append(logp.sum(-1).reshape(b, kc))
         return scores + torch.cat(rest, dim=1)
 
-    def _expander(self, cache, attn: torch.Tensor, block_rows: int):
+    def _expander(self, cache, attn: torch.Tensor, block_rows: int, max_prefix: int):
         """The LLM side of ``name_search``: rows of (sample, prefix, token ids) -> the log-probs of those
-        tokens as the next token after the sample's prompt + prefix, on the prompt's cache.
+        tokens as the next token after the sample's prompt + prefix.
 
-        Every LLM call has a shape fixed by the path length alone, whichever search asks for which rows:
-        rows are grouped by path length and go in blocks of exactly ``block_rows`` (the last filled with
-        copies). CPU bf16 kernels round differently for different batch sizes (up to 0.3 in a
-        log-likelihood, measured), so the fixed shapes are what make the top-k search's scores equal full
-        scoring's, bit for bit."""
-        prompt_len = attn.sum(1)
+        A row feeds one token, the prefix's last: the key/value states of the prefix's earlier tokens were
+        stored when their own rows ran (a node is only expanded after its parent), so a name costs one token
+        per trie node. Every LLM call has one shape whatever the search asks for: ``block_rows`` rows (the
+        last block filled with copies), each with the prompt's cache plus ``max_prefix - 1`` slots for a
+        prefix's earlier tokens (unused slots masked). CPU bf16 kernels round differently for different
+        shapes (up to 0.3 in a log-likelihood, measured); with one shape and each row's inputs built from
+        the same rows, the search's scores equal full scoring's through the trie bit for bit."""
         device = attn.device
+        prompt_len = attn.sum(1)
+        prompt_kv = [(layer.keys, layer.values) for layer in cache.layers]
+        _, heads, _, head_dim = prompt_kv[0][0].shape
+        slots = max(max_prefix - 1, 0)  # earlier prefix tokens a row may attend to
+        # stored states of expanded prefixes, one token each, in buffers that double when full; slot 0 is
+        # the masked filler
+        store = [[k.new_zeros(64, heads, head_dim), v.new_zeros(64, heads, head_dim)] for k, v in prompt_kv]
+        used = 1
+        slot_of: dict[tuple[int, tuple[int, ...]], int] = {}
+
+        def keep(new_states, n: int) -> None:
+            nonlocal used
+            if used + n > len(store[0][0]):
+                grow = max(len(store[0][0]), n)
+                for pair in store:
+                    pair[0] = torch.cat([pair[0], pair[0].new_zeros(grow, heads, head_dim)])
+                    pair[1] = torch.cat([pair[1], pair[1].new_zeros(grow, heads, head_dim)])
+            for pair, layer in zip(store, new_states):
+                pair[0][used : used + n] = layer.keys[:n, :, -1]
+                pair[1][used : used + n] = layer.values[:n, :, -1]
+            used += n
 
         def run_block(block):
             padded = block + [block[-1]] * (block_rows - len(block))
             sample = torch.tensor([s for s, _, _ in padded], device=device)
-            inp = torch.tensor([path for _, path, _ in padded], dtype=torch.long, device=device)
-            width = inp.shape[1]
-            rows_cache = copy.deepcopy(cache)
-            rows_cache.batch_select_indices(sample)
-            mask = torch.cat([attn[sample], torch.ones_like(inp)], 1)
-            logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=mask, cache=rows_cache, use_cache=True,
-                              position_ids=prompt_len[sample][:, None] + torch.arange(width, device=device),
-                              logits_to_keep=self._last_positions(inp, 1)).logits
-            logp = logits[:, -1].float().log_softmax(-1)
+            history = torch.zeros(block_rows, slots, dtype=torch.long)
+            for r, (s, path, _) in enumerate(padded):
+                for j in range(1, len(path)):
+                    history[r, j - 1] = slot_of[(s, path[:j])]
+            history = history.to(device)
+            depth = torch.tensor([len(path) for _, path, _ in padded], device=device)
+            seen = (torch.arange(slots, device=device)[None] < depth[:, None] - 1).long()
+            mask = torch.cat([attn[sample], seen, torch.ones_like(depth)[:, None]], 1)
+            past = DynamicCache(ddp_cache_data=[
+                (torch.cat([k[sample], sk[history].transpose(1, 2)], 2),
+                 torch.cat([v[sample], sv[history].transpose(1, 2)], 2))
+                for (k, v), (sk, sv) in zip(prompt_kv, store)])
+            last = torch.tensor([[path[-1]] for _, path, _ in padded], dtype=torch.long, device=device)
+            out = self.llm(inputs_embeds=self.embed(last), attention_mask=mask, cache=past, use_cache=True,
+                           position_ids=(prompt_len[sample] + depth - 1)[:, None])
+            for r, (s, path, _) in enumerate(block):
+                slot_of[(s, path)] = used + r
+            keep(out.cache.layers, len(block))
+            logp = out.logits[:, -1].float().log_softmax(-1)
             return [logp[r, tokens.to(device)].cpu() for r, (_, _, tokens) in enumerate(block)]
 
         def expand(rows):
-            out: list = [None] * len(rows)
-            by_length: dict[int, list[int]] = {}
-            for i, (_, path, _) in enumerate(rows):
-                by_length.setdefault(len(path), []).append(i)
-            for members in by_length.values():
-                for start in range(0, len(members), block_rows):
-                    ids = members[start : start + block_rows]
-                    for i, result in zip(ids, run_block([rows[i] for i in ids])):
-                        out[i] = result
-            return out
+            results = []
+            for start in range(0, len(rows), block_rows):
+                results.extend(run_block(rows[start : start + block_rows]))
+            return results
 
         return expand
 

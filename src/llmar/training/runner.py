@@ -145,20 +145,22 @@ def debug_dump(model, accelerator, **arrays) -> None:
     torch.save(state, Path(out) / f"rank{accelerator.process_index}.pt")
 
 
-def evaluate_model(model, ds, test_idx, cfg, accelerator, search: bool = False) -> dict:
-    """Metrics from every name's score, or from the exact top-k trie search (``train.eval_top_k`` or
-    ``search``: the top 5) when asked for."""
+def evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores: bool = False) -> dict:
+    """Metrics from the exact top-k trie search (``train.eval_top_k``, 5 by default: top-1, top-5 and the
+    confusion matrix need no more), or from every name's score (``all_scores``, or ``train.eval_top_k: null``)."""
     from llmar.training.stage2 import score_loader
 
     loader = make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size)
-    top_k = 5 if search else cfg.train.eval_top_k
+    top_k = None if all_scores else cfg.train.eval_top_k
     unseen = cfg.data.unseen_classes
     start = time.time()
     # zero-shot runs list every class name in a {choices} prompt here (the generalised setting)
     scores, labels, indices = score_loader(model, loader, accelerator, top_k=top_k,
                                            choices=list(ds.classes) if unseen else None)
     unseen_scores = None
-    if unseen and "{choices}" in cfg.llm.prompt:  # the unseen-only setting lists only the unseen names
+    if unseen and ("{choices}" in cfg.llm.prompt or top_k is not None):
+        # the unseen-only setting ranks the unseen names among themselves: scored again when the prompt lists
+        # the candidates, or when the search left names outside each clip's overall top k unscored
         unseen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(unseen),
                                            top_k=top_k, choices=unseen, desc="evaluating (unseen names)")
     seconds = time.time() - start
@@ -246,9 +248,9 @@ def load_gcn(run_dir: Path, cfg: Config, ds):
     return model.eval()
 
 
-def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, search: bool = False) -> dict:
-    """Re-evaluate a saved run on its test split (llmar or gcn) and write the report (``search``: LLM-AR
-    finds each clip's top 5 by the exact trie search instead of scoring every name)."""
+def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, all_scores: bool = False) -> dict:
+    """Re-evaluate a saved run on its test split (llmar or gcn) and write the report (``all_scores``: LLM-AR
+    scores every name instead of finding each clip's top k by the exact trie search)."""
     run_dir = Path(run_dir)
     cfg = Config.load(run_dir / "config.yaml")
     accelerator = make_accelerator(cfg)
@@ -260,7 +262,7 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, search:
         from llmar.llm.pretrained import load_recognizer
 
         _, model, _ = load_recognizer(run_dir, device=accelerator.device)
-        metrics = evaluate_model(model, ds, test_idx, cfg, accelerator, search=search)
+        metrics = evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores=all_scores)
     metrics["peak_rss_gb"] = peak_rss_gb()
     if accelerator.is_main_process:
         write_report(metrics, ds.classes, Path(out_dir) if out_dir else run_dir / "eval")
