@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from safetensors.torch import load_file
 
 from llmar.config import Config
@@ -45,3 +46,34 @@ def test_same_seed_same_weights_and_scores(two_runs):
         assert ma[key] == mb[key], key
     ca, cb = (np.array(json.loads((d / "eval" / "metrics.json").read_text())["confusion_matrix"]) for d in (a, b))
     assert np.array_equal(ca, cb)
+
+
+def test_stage1_gradients_repeat_bit_for_bit_at_full_scale():
+    """At the demo's real sizes the CPU kernels run on both cores; an op whose backward accumulates with
+    atomics (advanced indexing into the codebook did) makes every run differ in the last bits, which
+    training then amplifies (the demo's stage-2 loss differed 2x between two runs). The tiny runs above
+    stay on one core and cannot see it: this repeats one full-size stage-1 backward and compares."""
+    import copy
+
+    from llmar.data.selection import load_data, split_indices
+    from llmar.projection.vqvae import ActionVQVAE
+    from llmar.training.data import make_loader
+    from llmar.utils import seed_everything
+
+    cfg = Config.load(REPO / "src" / "llmar" / "configs" / "demo.yaml", [])
+    ds = load_data(cfg)
+    seed_everything(0)
+    batch = next(iter(make_loader(ds, split_indices(ds, cfg)[0], cfg, train=True, batch_size=32)))
+    vq = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, 576, len(ds.classes))
+    state = copy.deepcopy(vq.state_dict())
+    embeddings = torch.randn(2048, 576, generator=torch.Generator().manual_seed(0))
+    grads = []
+    for _ in range(4):
+        vq.load_state_dict(state)
+        vq.zero_grad()
+        torch.manual_seed(0)
+        vq(batch["x"], embeddings, batch["y"]).losses["total"].backward()
+        grads.append({n: p.grad.clone() for n, p in vq.named_parameters() if p.grad is not None})
+    for other in grads[1:]:
+        for name, g in grads[0].items():
+            assert torch.equal(g, other[name]), name

@@ -150,7 +150,8 @@ class LLMActionRecognizer(nn.Module):
             vectors = self.vqvae.to_llm(continuous).to(out.dtype)
             return out.masked_scatter(is_action[..., None], vectors)
         action_rows = self.vqvae.code_embeddings().to(out.dtype)
-        return torch.where(is_action[..., None], action_rows[(ids - self.base_id).clamp(min=0)], out)
+        # F.embedding, not action_rows[...]: indexing's backward adds with atomics, so runs would differ
+        return torch.where(is_action[..., None], F.embedding((ids - self.base_id).clamp(min=0), action_rows), out)
 
     @property
     def tokenizer_trains(self) -> bool:

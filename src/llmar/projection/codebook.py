@@ -113,7 +113,7 @@ class _Codebook(nn.Module):
         zc = self._prepare(zf)
         distances = self._pairwise(zc)  # [N, K]
         indices = distances.argmin(dim=-1)
-        e = self.codes[indices]
+        e = F.embedding(indices, self.codes)  # not codes[indices]: its backward adds with atomics (run-to-run noise)
         codebook_loss = self._sqdist(zc.detach(), e).mean()
         commitment_loss = self._sqdist(zc, e.detach()).mean()
         # straight-through: forward value is the code, backward is the identity to z
