@@ -11,20 +11,17 @@ import pytest
 from llmar.data.dataset import DataError
 from llmar.data.generic_npz import load_npz
 from llmar.data.layout import NTU25
-from llmar.data.ntu import (
+from llmar.data.ntu import load_ntu_raw, prepare_ntu
+from llmar.data.ntu_classes import ntu_class_names
+from llmar.data.ntu_protocols import (
     NTU60_XSUB_TRAIN,
     NTU120_XSUB_TRAIN,
-    MissingSkeleton,
     NtuName,
-    denoise,
-    load_ntu_raw,
     missing_skeletons,
     parse_ntu_name,
-    prepare_ntu,
-    read_skeleton,
     split_tag,
 )
-from llmar.data.ntu_classes import ntu_class_names
+from llmar.data.ntu_skeleton import MissingSkeleton, denoise, read_skeleton
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ntu_samples" / "raw_skeletons"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason="../shared/data/ntu_samples is absent")

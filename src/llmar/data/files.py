@@ -22,7 +22,7 @@ def read_samples(path: str | Path, split: str | None = None) -> list[tuple[str, 
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".skeleton":
-        from llmar.data.ntu import load_ntu_sample
+        from llmar.data.ntu_skeleton import load_ntu_sample
 
         return [(path.stem, load_ntu_sample(path))]
     if suffix == ".json":

@@ -29,7 +29,7 @@ import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
 from llmar.data.layout import COCO17
-from llmar.data.ntu import _floats, _Lines
+from llmar.data.ntu_skeleton import _floats, _Lines
 from llmar.data.pose_common import Person, cap_frames, make_person, named_files, to_bodies
 
 log = logging.getLogger(__name__)
