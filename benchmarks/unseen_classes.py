@@ -30,7 +30,7 @@ import numpy as np
 from llmar.config import Config
 from llmar.data.florence3d import CLASSES as FLORENCE_CLASSES
 from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
-from llmar.training.runner import train
+from llmar.training.runner import evaluate_run, train
 
 REPO = Path(__file__).resolve().parents[1]
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
@@ -71,16 +71,40 @@ def run_fold(dataset: str, model: str, fold: int, unseen: list[str], switch: str
     cfg.output_dir = str(REPO / "runs" / "bench" / f"unseen_{dataset}" / f"{model}_{switch}_fold{fold}".replace(" ", "_"))
     start = time.time()
     _, metrics = train(cfg)
-    z = metrics["unseen_only"]
     row = {"dataset": dataset, "model": model, "switch": switch, "fold": fold, "unseen": unseen,
-           "overrides": overrides, "wall_seconds": time.time() - start, "num_samples": metrics["num_samples"],
-           "unseen_top1": z["top1"], "unseen_top5": z["top5"], "unseen_mean_class_accuracy": z["mean_class_accuracy"],
-           "unseen_chance": z["chance"], "all_top1": metrics["top1"], "all_top5": metrics["top5"],
-           "all_chance": metrics["chance_all"], "predicted_as_seen": _share_predicted_seen(metrics, unseen),
+           "overrides": overrides, "wall_seconds": time.time() - start, **_figures(metrics, unseen),
            **{k: metrics[k] for k in ("train_seconds", "peak_rss_gb", "stage2_steps", "final_train_loss") if k in metrics},
            "config": cfg.to_dict()}
-    out = REPO / "docs" / "results" / f"unseen_{dataset}.jsonl"
-    with out.open("a") as f:
+    return _write(dataset, row)
+
+
+def reevaluate_fold(dataset: str, model: str, fold: int, switch: str) -> dict | None:
+    """Evaluate a finished fold's saved run again with today's code (e.g. new zero-shot scorers); the new
+    row keeps the training figures of the last row for that fold, and replaces it in the summary."""
+    previous = [r for r in _rows(dataset) if (r["model"], r["switch"], r["fold"]) == (model, switch, fold)]
+    if not previous:
+        return None
+    run_dir = REPO / "runs" / "bench" / f"unseen_{dataset}" / f"{model}_{switch}_fold{fold}".replace(" ", "_")
+    metrics = evaluate_run(run_dir)
+    return _write(dataset, {**previous[-1], **_figures(metrics, previous[-1]["unseen"]), "reevaluated": True})
+
+
+def _figures(metrics: dict, unseen: list[str]) -> dict:
+    z, conse = metrics["unseen_only"], metrics.get("unseen_only_conse")
+    return {"num_samples": metrics["num_samples"], "unseen_top1": z["top1"], "unseen_top5": z["top5"],
+            "unseen_mean_class_accuracy": z["mean_class_accuracy"], "unseen_chance": z["chance"],
+            "unseen_conse_top1": conse["top1"] if conse else None, "all_top1": metrics["top1"],
+            "all_top5": metrics["top5"], "all_chance": metrics["chance_all"],
+            "predicted_as_seen": _share_predicted_seen(metrics, unseen)}
+
+
+def _rows(dataset: str) -> list[dict]:
+    path = REPO / "docs" / "results" / f"unseen_{dataset}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _write(dataset: str, row: dict) -> dict:
+    with (REPO / "docs" / "results" / f"unseen_{dataset}.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps({k: v for k, v in row.items() if k != "config"}))
     return row
@@ -97,20 +121,24 @@ def _share_predicted_seen(metrics: dict, unseen: list[str]) -> float:
 
 
 def summarise(rows: list[dict]) -> str:
+    last = {(r["model"], r["switch"], r["fold"]): r for r in rows}  # a re-evaluated fold replaces its row
     groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["model"], r["switch"]), []).append(r)
-    lines = ["| model | switch | folds | unseen only: top-1 % | chance % | all names: top-1 % | top-5 % | chance % "
-             "| unseen clips called a seen class % |", "|---|---|---|---|---|---|---|---|---|"]
+    for (model, switch, _), r in last.items():
+        groups.setdefault((model, switch), []).append(r)
+    lines = ["| model | switch | folds | unseen only: top-1 % | ConSE on the LLM's answers % | chance % | "
+             "all names: top-1 % | top-5 % | chance % | unseen clips called a seen class % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
 
     def ms(group, key):
-        vals = [100 * r[key] for r in group]
+        vals = [100 * r[key] for r in group if r.get(key) is not None]
+        if not vals:
+            return "-"
         return f"{statistics.mean(vals):.1f}" + (f" ± {statistics.stdev(vals):.1f}" if len(vals) > 1 else "")
 
     for (model, switch), group in groups.items():
-        lines.append(f"| {model} | {switch} | {len(group)} | {ms(group, 'unseen_top1')} | {ms(group, 'unseen_chance')} | "
-                     f"{ms(group, 'all_top1')} | {ms(group, 'all_top5')} | {ms(group, 'all_chance')} | "
-                     f"{ms(group, 'predicted_as_seen')} |")
+        lines.append(f"| {model} | {switch} | {len(group)} | {ms(group, 'unseen_top1')} | "
+                     f"{ms(group, 'unseen_conse_top1')} | {ms(group, 'unseen_chance')} | {ms(group, 'all_top1')} | "
+                     f"{ms(group, 'all_top5')} | {ms(group, 'all_chance')} | {ms(group, 'predicted_as_seen')} |")
     return "\n".join(lines)
 
 
@@ -122,10 +150,10 @@ def main() -> None:
     p.add_argument("--folds", nargs="*", type=int, default=None, help="fold numbers to run (default: all)")
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/unseen_<dataset>.jsonl")
+    p.add_argument("--reevaluate", action="store_true", help="evaluate the selected finished folds again, no training")
     args = p.parse_args()
     if args.summary:
-        lines = (REPO / "docs" / "results" / f"unseen_{args.dataset}.jsonl").read_text().splitlines()
-        print(summarise([json.loads(line) for line in lines if line.strip()]))
+        print(summarise(_rows(args.dataset)))
         return
     spec = DATASETS[args.dataset]
     folds = unseen_folds(spec["classes"], spec["fold_size"])
@@ -134,7 +162,11 @@ def main() -> None:
         if args.folds is not None and fold not in args.folds:
             continue
         for model in args.models:  # fold by fold: a cut-short run still compares the models on the same folds
-            rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set))
+            if args.reevaluate:
+                row = reevaluate_fold(args.dataset, model, fold, args.switch)
+                rows += [row] if row else []
+            else:
+                rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set))
     print(summarise(rows))
 
 

@@ -143,3 +143,33 @@ def test_text_baseline_trains_on_seen_columns_and_reports_both_settings(text_bas
     weights = load_file(run / "gcn" / "model.safetensors")
     assert weights["class_embeddings"].shape == (12, 384)
     assert weights["seen"].sum() == 10
+
+
+def test_conse_follows_the_seen_posterior_into_the_text_space():
+    from llmar.evaluation.conse import conse_scores
+
+    seen_emb = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # "stand up", "wave"
+    unseen_emb = np.array([[0.9, 0.1, 0.0], [0.0, 0.2, 0.98]])  # "sit down" (near stand up), "kick"
+    unseen_emb /= np.linalg.norm(unseen_emb, axis=1, keepdims=True)
+    log_post = np.log(np.array([[0.9, 0.1], [0.2, 0.8]]))
+    scores = conse_scores(log_post, seen_emb, unseen_emb, top=2)
+    assert scores.shape == (2, 2) and scores[0].argmax() == 0
+    # a seen class left unscored by the top-k search (-inf) carries no weight
+    only = conse_scores(np.array([[0.0, -np.inf]]), seen_emb, unseen_emb)
+    np.testing.assert_allclose(only, unseen_emb[:, 0][None], atol=1e-12)  # all weight on "stand up"
+
+
+def test_llmar_zero_shot_run_reports_likelihood_and_conse(tmp_path, tiny_llm_dir):
+    cfg = Config.from_dict({
+        "output_dir": str(tmp_path / "run"),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1, "unseen_classes": UNSEEN},
+        "projection": {"num_codes": 16, "code_dim": 8, "hidden_dim": 16, "epochs": 1, "batch_size": 8},
+        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8,
+                "prompt": "Motion: {sentence}\nChoose from: {choices}.\nAnswer:"},
+        "train": {"epochs": 1, "max_steps": 2, "batch_size": 4, "eval_batch_size": 8},
+    })
+    _, metrics = train(cfg)
+    for key in ("unseen_only", "unseen_only_conse"):
+        assert metrics[key]["chance"] == 0.5 and 0.0 <= metrics[key]["top1"] <= 1.0
+    assert metrics["num_samples"] == 2  # one test subject: one clip of each unseen class

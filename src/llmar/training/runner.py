@@ -163,13 +163,42 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores: bool = Fal
         # the candidates, or when the search left names outside each clip's overall top k unscored
         unseen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(unseen),
                                            top_k=top_k, choices=unseen, desc="evaluating (unseen names)")
+    seen_scores = None
+    if unseen:  # for ConSE: the LLM's posterior over the seen names alone (what it was trained to answer)
+        seen = seen_classes(ds.classes, cfg)
+        seen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(seen),
+                                         top_k=top_k, choices=seen, desc="evaluating (seen names)")
     seconds = time.time() - start
     debug_dump(model, accelerator, scores=scores, labels=labels, indices=indices)
     metrics = classification_metrics(scores, labels, ds.classes)
     if unseen:
         metrics.update(zero_shot_metrics(scores, labels, ds.classes, unseen, unseen_scores))
+        metrics["unseen_only_conse"] = _conse_metrics(seen_scores, labels, ds, cfg)
     metrics.update({"eval_seconds": seconds, "eval_samples_per_second": len(labels) / max(seconds, 1e-9)})
     return metrics
+
+
+def class_text_embeddings(cfg: Config, names: list[str]):
+    """Sentence embeddings of the class names (``gcn.class_text``; the text-embedding baseline and ConSE)."""
+    from llmar.baseline.text_embedding import embed_texts
+    from llmar.data.descriptions import load_descriptions, render
+
+    spec = cfg.data.class_descriptions
+    table = load_descriptions(spec) if spec else {}
+    return embed_texts([render(cfg.gcn.class_text, name, table, spec) for name in names], cfg.gcn.text_model)
+
+
+def _conse_metrics(seen_scores, labels, ds, cfg: Config) -> dict:
+    """The unseen-only setting scored by ConSE over the LLM's seen-class answers (``evaluation.conse``)."""
+    from llmar.evaluation.conse import conse_scores
+
+    seen, unseen = seen_classes(ds.classes, cfg), list(cfg.data.unseen_classes)
+    emb = class_text_embeddings(cfg, seen + unseen).numpy()
+    scores = conse_scores(seen_scores, emb[: len(seen)], emb[len(seen):])
+    position = {list(ds.classes).index(c): j for j, c in enumerate(unseen)}
+    inner = classification_metrics(scores, np.array([position[int(y)] for y in labels]), unseen)
+    return {"top1": inner["top1"], "top5": inner["top5"] if len(unseen) > 5 else None,
+            "mean_class_accuracy": inner["mean_class_accuracy"], "chance": 1.0 / len(unseen)}
 
 
 def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume=False) -> dict:
@@ -230,14 +259,10 @@ def build_gcn(cfg: Config, ds):
                       GCNConfig(base_channels=g.base_channels, num_stages=g.num_stages, dropout=g.dropout))
     if cfg.model != "gcn_text":
         return backbone
-    from llmar.baseline.text_embedding import TextEmbeddingClassifier, embed_texts
-    from llmar.data.descriptions import load_descriptions, render
+    from llmar.baseline.text_embedding import TextEmbeddingClassifier
 
-    spec = cfg.data.class_descriptions
-    table = load_descriptions(spec) if spec else {}
-    texts = [render(g.class_text, name, table, spec) for name in ds.classes]
     seen = torch.tensor([c in seen_classes(ds.classes, cfg) for c in ds.classes])
-    return TextEmbeddingClassifier(backbone, embed_texts(texts, g.text_model), seen)
+    return TextEmbeddingClassifier(backbone, class_text_embeddings(cfg, list(ds.classes)), seen)
 
 
 def load_gcn(run_dir: Path, cfg: Config, ds):
