@@ -60,6 +60,12 @@ def seen_classes(classes: list[str], cfg: Config) -> list[str]:
     return [c for c in classes if c not in unseen]
 
 
+def seen_mask(classes: list[str], cfg: Config) -> list[bool]:
+    """For each class name, whether training sees it (False for ``data.unseen_classes``)."""
+    seen = set(seen_classes(classes, cfg))
+    return [c in seen for c in classes]
+
+
 def holdout_split(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) indices with ``fraction`` of each class held out (at least one sample of every class
     with two or more). The seed is fixed, not the training seed: every run of a recipe tests on the same clips."""
@@ -90,4 +96,4 @@ def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int
     return np.sort(chosen)
 
 
-__all__ = ["load_data", "split_indices", "seen_classes", "unseen_class_names"]
+__all__ = ["load_data", "split_indices", "seen_classes", "seen_mask", "unseen_class_names"]

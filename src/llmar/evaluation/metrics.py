@@ -34,20 +34,23 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, classes: list
     }
 
 
+def unseen_only_metrics(unseen_scores: np.ndarray, labels: np.ndarray, classes: list[str], unseen: list[str]) -> dict:
+    """The unseen-only setting: scores [N, len(unseen)] ranking the unseen names alone, labels over ``classes``."""
+    position = {list(classes).index(c): j for j, c in enumerate(unseen)}
+    sub_labels = np.array([position[int(y)] for y in labels], dtype=np.int64)
+    inner = classification_metrics(np.asarray(unseen_scores, dtype=np.float64), sub_labels, list(unseen))
+    return {"top1": inner["top1"], "top5": inner["top5"] if len(unseen) > 5 else None,
+            "mean_class_accuracy": inner["mean_class_accuracy"], "chance": 1.0 / len(unseen),
+            "classes": list(unseen)}
+
+
 def zero_shot_metrics(scores: np.ndarray, labels: np.ndarray, classes: list[str], unseen: list[str],
                       unseen_scores: np.ndarray | None = None) -> dict:
     """The zero-shot settings on clips of never-trained classes. ``scores`` [N, K] over every class name
     gives the generalised setting (the usual top-1/top-5 of ``classification_metrics``); the unseen-only
     setting ranks the unseen names alone: ``unseen_scores`` [N, len(unseen)] when given (a prompt that
     lists the candidates scores them again), else the unseen columns of ``scores``."""
-    columns = [list(classes).index(c) for c in unseen]
-    position = {c: j for j, c in enumerate(columns)}
-    sub = np.asarray(unseen_scores if unseen_scores is not None else np.asarray(scores)[:, columns], dtype=np.float64)
-    sub_labels = np.array([position[int(y)] for y in labels], dtype=np.int64)
-    inner = classification_metrics(sub, sub_labels, list(unseen))
-    return {
-        "unseen_only": {"top1": inner["top1"], "top5": inner["top5"] if len(unseen) > 5 else None,
-                        "mean_class_accuracy": inner["mean_class_accuracy"], "chance": 1.0 / len(unseen),
-                        "classes": list(unseen)},
-        "chance_all": 1.0 / len(classes),
-    }
+    if unseen_scores is None:
+        unseen_scores = np.asarray(scores)[:, [list(classes).index(c) for c in unseen]]
+    return {"unseen_only": unseen_only_metrics(unseen_scores, labels, classes, unseen),
+            "chance_all": 1.0 / len(classes)}

@@ -13,8 +13,8 @@ import torch
 from accelerate import Accelerator
 
 from llmar.config import Config
-from llmar.data.selection import seen_classes
-from llmar.evaluation.metrics import classification_metrics, zero_shot_metrics
+from llmar.data.selection import seen_classes, seen_mask
+from llmar.evaluation.metrics import classification_metrics, unseen_only_metrics, zero_shot_metrics
 from llmar.evaluation.report import plot_loss_curves, write_report
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
@@ -157,17 +157,18 @@ def evaluate_model(model, ds, test_idx, cfg, accelerator, all_scores: bool = Fal
     # zero-shot runs list every class name in a {choices} prompt here (the generalised setting)
     scores, labels, indices = score_loader(model, loader, accelerator, top_k=top_k,
                                            choices=list(ds.classes) if unseen else None)
-    unseen_scores = None
-    if unseen and ("{choices}" in cfg.llm.prompt or top_k is not None):
-        # the unseen-only setting ranks the unseen names among themselves: scored again when the prompt lists
-        # the candidates, or when the search left names outside each clip's overall top k unscored
-        unseen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(unseen),
-                                           top_k=top_k, choices=unseen, desc="evaluating (unseen names)")
-    seen_scores = None
-    if unseen:  # for ConSE: the LLM's posterior over the seen names alone (what it was trained to answer)
-        seen = seen_classes(ds.classes, cfg)
-        seen_scores, _, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(seen),
-                                         top_k=top_k, choices=seen, desc="evaluating (seen names)")
+
+    def among(names: list[str], what: str):
+        """Scores ranking ``names`` among themselves: scored again when the prompt lists the candidates or
+        the search left names outside each clip's overall top k unscored, else the columns of ``scores``."""
+        if "{choices}" in cfg.llm.prompt or top_k is not None:
+            return score_loader(model, loader, accelerator, class_ids=model.class_token_ids(names), top_k=top_k,
+                                choices=names, desc=f"evaluating ({what} names)")[0]
+        return scores[:, [list(ds.classes).index(c) for c in names]]
+
+    if unseen:
+        unseen_scores = among(unseen, "unseen")
+        seen_scores = among(seen_classes(ds.classes, cfg), "seen")  # ConSE: the LLM's answers among the trained names
     seconds = time.time() - start
     debug_dump(model, accelerator, scores=scores, labels=labels, indices=indices)
     metrics = classification_metrics(scores, labels, ds.classes)
@@ -195,10 +196,7 @@ def _conse_metrics(seen_scores, labels, ds, cfg: Config) -> dict:
     seen, unseen = seen_classes(ds.classes, cfg), list(cfg.data.unseen_classes)
     emb = class_text_embeddings(cfg, seen + unseen).numpy()
     scores = conse_scores(seen_scores, emb[: len(seen)], emb[len(seen):])
-    position = {list(ds.classes).index(c): j for j, c in enumerate(unseen)}
-    inner = classification_metrics(scores, np.array([position[int(y)] for y in labels]), unseen)
-    return {"top1": inner["top1"], "top5": inner["top5"] if len(unseen) > 5 else None,
-            "mean_class_accuracy": inner["mean_class_accuracy"], "chance": 1.0 / len(unseen)}
+    return unseen_only_metrics(scores, labels, ds.classes, unseen)
 
 
 def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume=False) -> dict:
@@ -217,8 +215,7 @@ def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resum
                       checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
 
     # gcn_text trains on the seen classes' columns only: labels renumbered among them
-    seen = torch.tensor([c in seen_classes(ds.classes, cfg) for c in ds.classes])
-    renumber = (seen.long().cumsum(0) - 1).to(accelerator.device)
+    renumber = (torch.tensor(seen_mask(ds.classes, cfg)).long().cumsum(0) - 1).to(accelerator.device)
 
     def loss_fn(m, batch):
         return torch.nn.functional.cross_entropy(m(batch["x"]), renumber[batch["y"]], label_smoothing=g.label_smoothing)
@@ -261,7 +258,7 @@ def build_gcn(cfg: Config, ds):
         return backbone
     from llmar.baseline.text_embedding import TextEmbeddingClassifier
 
-    seen = torch.tensor([c in seen_classes(ds.classes, cfg) for c in ds.classes])
+    seen = torch.tensor(seen_mask(ds.classes, cfg))
     return TextEmbeddingClassifier(backbone, class_text_embeddings(cfg, list(ds.classes)), seen)
 
 
