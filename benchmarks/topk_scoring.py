@@ -51,6 +51,8 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=128, help="test clips (the first N of the test split)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--k", type=int, default=5)
+    p.add_argument("--block-rows", type=int, nargs="+", default=[32],
+                   help="rows per LLM call of the trie (one row per each; search and full scoring share it)")
     p.add_argument("--out", default="docs/results/topk_scoring.jsonl")
     args = p.parse_args()
     torch.manual_seed(0)
@@ -65,47 +67,49 @@ def main() -> None:
                   "ntu120": ntu_class_names(120)}
     for name, names in label_sets.items():
         class_ids = model.class_token_ids(names)
-        times, results, stats = {}, {}, SearchStats()
-        for method in ("each_name", "trie_all", "top_k"):
-            model.score(batches[0][:2], class_ids, top_k=args.k if method == "top_k" else None,
-                        per_name=method == "each_name")  # warm-up
-            start, out = time.perf_counter(), []
-            for x in batches:
-                if method == "each_name":  # the full scoring before the trie: one row per name
-                    out.append(model.score(x, class_ids, per_name=True))
-                elif method == "trie_all":  # every name through the trie (--all-scores)
-                    out.append(model.score(x, class_ids))
-                else:  # the default: exact top-k search
-                    out.append(model.score(x, class_ids, top_k=args.k, stats=stats))
-            times[method], results[method] = time.perf_counter() - start, torch.cat(out)
-        n = len(results["top_k"])
-        full, fast, old = results["trie_all"], results["top_k"], results["each_name"]
-        top = ranking(full, args.k)
-        name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
-        prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x) for x in batches) / n
-        depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
-        flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
-            lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
-        row = {
-            "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
-            "samples_per_s": {m: n / t for m, t in times.items()},
-            "speedup_vs_each_name": times["each_name"] / times["top_k"],
-            "speedup_vs_trie_all": times["trie_all"] / times["top_k"],
-            "rounds": stats.rounds, "rows_per_sample": stats.rows / n,
-            "name_tokens_fraction": stats.tokens / max(name_tokens, 1),
-            "matmul_share": flops / times["top_k"] / rate, "bf16_matmul_gflops": rate / 1e9,
-            "identical_top1": bool((ranking(fast, 1) == ranking(full, 1)).all()),
-            f"identical_top{args.k}": bool((ranking(fast, args.k) == top).all()),
-            "identical_top_k_scores": bool(np.array_equal(np.take_along_axis(fast.numpy(), top, 1),
-                                                          np.take_along_axis(full.numpy(), top, 1))),
-            "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
-            "implementation": "one token per row on stored prefix states, one call shape (blocks of 32), "
-                              "full scoring expands every node",
-        }
-        print(json.dumps(row))
-        with Path(args.out).open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        old, old_time = timed(model, batches, class_ids, per_name=True)  # one row per name, before the trie
+        for block_rows in args.block_rows:
+            stats = SearchStats()
+            full, full_time = timed(model, batches, class_ids, block_rows=block_rows)  # --all-scores
+            fast, fast_time = timed(model, batches, class_ids, top_k=args.k, block_rows=block_rows, stats=stats)
+            times = {"each_name": old_time, "trie_all": full_time, "top_k": fast_time}
+            n = len(fast)
+            top = ranking(full, args.k)
+            name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
+            prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x)
+                             for x in batches) / n
+            depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
+            flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
+                lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
+            row = {
+                "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
+                "block_rows": block_rows,
+                "samples_per_s": {m: n / t for m, t in times.items()},
+                "speedup_vs_each_name": times["each_name"] / times["top_k"],
+                "speedup_vs_trie_all": times["trie_all"] / times["top_k"],
+                "rounds": stats.rounds, "rows_per_sample": stats.rows / n,
+                "name_tokens_fraction": stats.tokens / max(name_tokens, 1),
+                "matmul_share": flops / times["top_k"] / rate, "bf16_matmul_gflops": rate / 1e9,
+                "identical_top1": bool((ranking(fast, 1) == ranking(full, 1)).all()),
+                f"identical_top{args.k}": bool((ranking(fast, args.k) == top).all()),
+                "identical_top_k_scores": bool(np.array_equal(np.take_along_axis(fast.numpy(), top, 1),
+                                                              np.take_along_axis(full.numpy(), top, 1))),
+                "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
+                "implementation": "one token per row on stored prefix states, one call shape (blocks of "
+                                  f"{block_rows}), spare rows of a round's last call expand the next-best open "
+                                  "prefixes, full scoring expands every node",
+            }
+            print(json.dumps(row), flush=True)
+            with Path(args.out).open("a") as f:
+                f.write(json.dumps(row) + "\n")
 
+
+def timed(model, batches, class_ids, **kwargs) -> tuple[torch.Tensor, float]:
+    """Scores of every batch and the seconds they took (after one small warm-up call)."""
+    model.score(batches[0][:2], class_ids, **{k: v for k, v in kwargs.items() if k != "stats"})
+    start = time.perf_counter()
+    out = torch.cat([model.score(x, class_ids, **kwargs) for x in batches])
+    return out, time.perf_counter() - start
 
 if __name__ == "__main__":
     main()

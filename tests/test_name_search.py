@@ -59,10 +59,25 @@ def test_search_on_synthetic_distributions_matches_exhaustive_ranking():
         first = torch.stack([lm.logp(s, ()) for s in range(3)])
         full = score_all(trie, len(class_ids), first, lm.expand)
         for k in (1, 5, 40):
-            fast = search_top_k(trie, len(class_ids), first, lm.expand, k)
-            assert ranking(fast, k) == ranking(full, k), (trial, k)
-            for s, top in enumerate(ranking(full, k)):
-                assert torch.equal(fast[s, top], full[s, top])  # exact scores for the top k
+            for block_rows in (0, 4, 16):  # 0: no spare rows filled
+                fast = search_top_k(trie, len(class_ids), first, lm.expand, k, block_rows=block_rows)
+                assert ranking(fast, k) == ranking(full, k), (trial, k, block_rows)
+                for s, top in enumerate(ranking(full, k)):
+                    assert torch.equal(fast[s, top], full[s, top])  # exact scores for the top k
+
+
+def test_spare_rows_fill_calls_and_save_rounds():
+    rng = np.random.default_rng(1)
+    vocab = 6
+    class_ids = [list(rng.integers(0, vocab - 1, size=rng.integers(2, 6))) + [vocab - 1] for _ in range(60)]
+    trie = NameTrie.build(class_ids)
+    lm = CoarseLM(vocab, rng)
+    first = torch.stack([lm.logp(s, ()) for s in range(4)])
+    plain, filled = SearchStats(), SearchStats()
+    search_top_k(trie, len(class_ids), first, lm.expand, 5, plain)
+    search_top_k(trie, len(class_ids), first, lm.expand, 5, filled, block_rows=32)
+    assert filled.rows > plain.rows  # the spare rows were used
+    assert filled.rounds < plain.rounds
 
 
 @pytest.fixture(scope="module")

@@ -119,10 +119,13 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
 
 
 def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Expand, k: int,
-                 stats: SearchStats | None = None) -> torch.Tensor:
+                 stats: SearchStats | None = None, block_rows: int = 0) -> torch.Tensor:
     """Scores [B, K] exact for (at least) each sample's k best names, -inf for names never completed.
 
     ``first`` [B, V]: log-probs of the first answer token after each prompt (the root's expansion).
+    ``block_rows``: rows per LLM call. A round's rows rarely fill its last call, and an unfilled call costs
+    as much as a full one, so the spare rows expand the best other open prefixes (each sample's best
+    first): rounds that would have asked for them later are saved. The top k do not change.
     """
     b = first.shape[0]
     k = min(k, num_classes)
@@ -142,6 +145,8 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
         chosen = [(s, n) for s in range(b) for n in _to_expand(trie, scores[s], open_nodes[s], k)]
         if not chosen:
             return scores
+        if block_rows:
+            chosen += _spare_rows(open_nodes, set(chosen), -len(chosen) % block_rows)
         rows = [(s, trie.prefix(n), trie.child_tokens(n)) for s, n in chosen]
         if stats is not None:
             stats.count(rows)
@@ -149,6 +154,19 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
             base = open_nodes[s].pop(n)
             for child, v in _settle_children(trie, n, base, logp):
                 settle(s, child, v)
+
+
+def _spare_rows(open_nodes: list[dict[int, float]], chosen: set[tuple[int, int]], spare: int):
+    """Up to ``spare`` more (sample, node) rows: the open nodes not yet chosen, by rank of bound within
+    their sample (every sample's best, then every sample's second, ...)."""
+    ranked = [sorted((v, -n, s) for n, v in nodes.items() if (s, n) not in chosen)[::-1]
+              for s, nodes in enumerate(open_nodes)]
+    rows = []
+    for rank in range(max((len(r) for r in ranked), default=0)):
+        for r in ranked:
+            if rank < len(r) and len(rows) < spare:
+                rows.append((r[rank][2], -r[rank][1]))
+    return rows
 
 
 def _to_expand(trie: NameTrie, scores: torch.Tensor, open_nodes: dict[int, float], k: int) -> list[int]:

@@ -225,7 +225,7 @@ class LLMActionRecognizer(nn.Module):
         if top_k is None:
             scores = score_all(names, len(class_ids), first, expand, stats)
         else:
-            scores = search_top_k(names, len(class_ids), first, expand, top_k, stats)
+            scores = search_top_k(names, len(class_ids), first, expand, top_k, stats, block_rows)
         return scores.float().to(ids.device)
 
     def _score_per_name(self, cache, attn: torch.Tensor, first: torch.Tensor, class_ids: list[list[int]],
