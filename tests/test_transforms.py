@@ -3,7 +3,15 @@ import pytest
 
 from llmar.data.dataset import DataError
 from llmar.data.layout import NTU25, generic_layout
-from llmar.data.transforms import align_view, center, crop_resample, normalize_scale, preprocess, random_rotation
+from llmar.data.transforms import (
+    align_view,
+    center,
+    crop_resample,
+    normalize_scale,
+    preprocess,
+    random_rotation,
+    random_scaling,
+)
 
 
 def _bones(seq, layout):
@@ -64,3 +72,22 @@ def test_preprocess_any_layout_2d_and_bad_input():
         preprocess(bad, layout)
     with pytest.raises(DataError, match="at least one frame"):
         preprocess(seq[:, :0], layout)
+
+
+def test_random_scaling_scales_bones_in_range_and_is_off_without_drawing():
+    seq = normalize_scale(center(random_seq(), NTU25), NTU25)
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    assert random_scaling(seq, (1.0, 1.0), rng) is seq
+    assert rng.bit_generator.state == state  # off: the augmentation stream of older runs is unchanged
+    factors = []
+    for _ in range(20):
+        out = random_scaling(seq, (0.8, 1.2), rng)
+        before = _bones(seq, NTU25)
+        ratio = _bones(out, NTU25)[before > 0] / before[before > 0]
+        np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-5)  # one factor for every bone
+        factors.append(ratio.flat[0])
+    assert 0.8 <= min(factors) < 0.9 and 1.1 < max(factors) <= 1.2
+    a = preprocess(random_seq(), NTU25, train=True, scale_range=(0.5, 1.5), rng=np.random.default_rng(0))
+    b = preprocess(random_seq(), NTU25, train=True, rng=np.random.default_rng(0))
+    assert not np.allclose(a, b) and a.shape == b.shape

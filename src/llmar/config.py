@@ -27,6 +27,7 @@ class DataConfig:
     normalize_scale: bool = True  # divide by the mean bone length so units and body size drop out
     crop_ratio: list[float] = field(default_factory=lambda: [0.8, 1.0])  # training: random temporal crop
     rotation_deg: float = 15.0  # training: random rotation about each axis (in-plane for 2D)
+    scale_range: list[float] = field(default_factory=lambda: [1.0, 1.0])  # training: random scale factor; [1, 1] off
     num_workers: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # passed to the loader (e.g. synthetic seed)
 

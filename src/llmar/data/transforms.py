@@ -129,6 +129,16 @@ def random_rotation(seq: np.ndarray, max_deg: float, rng: np.random.Generator) -
     return out
 
 
+def random_scaling(seq: np.ndarray, scale_range: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """Multiply by one uniform random factor in ``scale_range`` (the field's random scaling; with
+    normalised bone lengths it varies apparent body size). (1, 1) is off and draws nothing, so runs
+    without it keep their random streams."""
+    lo, hi = scale_range
+    if lo == hi == 1.0:
+        return seq
+    return (seq * np.float32(rng.uniform(lo, hi))).astype(np.float32)
+
+
 def fit_bodies(seq: np.ndarray, max_bodies: int) -> np.ndarray:
     """Keep the first ``max_bodies`` bodies (loaders order them by activity), zero-pad to that many."""
     m = seq.shape[0]
@@ -150,6 +160,7 @@ def preprocess(
     train: bool = False,
     crop_ratio: tuple[float, float] = (0.8, 1.0),
     rotation_deg: float = 0.0,
+    scale_range: tuple[float, float] = (1.0, 1.0),
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """One sample's valid frames [M, T, V, C] -> fixed-size float32 [max_bodies, num_frames, V, C]."""
@@ -169,6 +180,7 @@ def preprocess(
         rng = rng or np.random.default_rng()
         seq = crop_resample(seq, num_frames, rng.uniform(*crop_ratio), rng.uniform())
         seq = random_rotation(seq, rotation_deg, rng)
+        seq = random_scaling(seq, scale_range, rng)
     else:
         seq = crop_resample(seq, num_frames)
     return np.ascontiguousarray(seq, dtype=np.float32)
@@ -206,6 +218,7 @@ class SkeletonClips(Dataset):
             train=self.train,
             crop_ratio=tuple(cfg.crop_ratio),
             rotation_deg=cfg.rotation_deg,
+            scale_range=tuple(cfg.scale_range),
             rng=rng,
         )
         return {
