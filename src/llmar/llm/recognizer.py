@@ -305,7 +305,7 @@ class LLMActionRecognizer(nn.Module):
             past = DynamicCache(ddp_cache_data=[
                 (torch.cat([k[sample], sk[history].transpose(1, 2)], 2),
                  torch.cat([v[sample], sv[history].transpose(1, 2)], 2))
-                for (k, v), (sk, sv) in zip(prompt_kv, store)])
+                for (k, v), (sk, sv) in zip(prompt_kv, store)], config=self.llm.config)  # sliding-window layers
             last = torch.tensor([[path[-1]] for _, path, _ in padded], dtype=torch.long, device=device)
             out = self.llm(inputs_embeds=self.embed(last), attention_mask=mask, cache=past, use_cache=True,
                            position_ids=(prompt_len[sample] + depth - 1)[:, None])
