@@ -26,7 +26,7 @@ from inference_flops import forward_flops, matmul_rate
 
 from llmar.data.ntu_classes import ntu_class_names
 from llmar.data.selection import load_data, split_indices
-from llmar.llm.name_search import SearchStats
+from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call
 from llmar.llm.pretrained import load_recognizer
 from llmar.training.data import make_loader
 
@@ -51,8 +51,9 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=128, help="test clips (the first N of the test split)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--k", type=int, default=5)
-    p.add_argument("--block-rows", type=int, nargs="+", default=[32],
-                   help="rows per LLM call of the trie (one row per each; search and full scoring share it)")
+    p.add_argument("--block-rows", type=int, nargs="+", default=[0],
+                   help="trie rows per LLM call, each value a separate row of results (search and full scoring "
+                        "share it); 0: the default, name_search.rows_per_call")
     p.add_argument("--out", default="docs/results/topk_scoring.jsonl")
     args = p.parse_args()
     torch.manual_seed(0)
@@ -70,8 +71,9 @@ def main() -> None:
         old, old_time = timed(model, batches, class_ids, per_name=True)  # one row per name, before the trie
         for block_rows in args.block_rows:
             stats = SearchStats()
-            full, full_time = timed(model, batches, class_ids, block_rows=block_rows)  # --all-scores
-            fast, fast_time = timed(model, batches, class_ids, top_k=args.k, block_rows=block_rows, stats=stats)
+            rows = block_rows or None
+            full, full_time = timed(model, batches, class_ids, block_rows=rows)  # --all-scores
+            fast, fast_time = timed(model, batches, class_ids, top_k=args.k, block_rows=rows, stats=stats)
             times = {"each_name": old_time, "trie_all": full_time, "top_k": fast_time}
             n = len(fast)
             top = ranking(full, args.k)
@@ -83,7 +85,7 @@ def main() -> None:
                 lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
             row = {
                 "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
-                "block_rows": block_rows,
+                "block_rows": block_rows or [rows_per_call(NameTrie.build(class_ids), len(x)) for x in batches],
                 "samples_per_s": {m: n / t for m, t in times.items()},
                 "speedup_vs_each_name": times["each_name"] / times["top_k"],
                 "speedup_vs_trie_all": times["trie_all"] / times["top_k"],
@@ -96,7 +98,7 @@ def main() -> None:
                                                               np.take_along_axis(full.numpy(), top, 1))),
                 "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
                 "implementation": "one token per row on stored prefix states, one call shape (blocks of "
-                                  f"{block_rows}), spare rows of a round's last call expand the next-best open "
+                                  f"{block_rows or 'rows_per_call'}), spare rows of a round's last call expand the next-best open "
                                   "prefixes, full scoring expands every node",
             }
             print(json.dumps(row), flush=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from llmar.llm.name_search import NameTrie, SearchStats, score_all, search_top_k
+from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
 from tests.test_recognizer import brute_force_scores, clips, make_model
 
 # shared prefixes, a name that is a prefix of others, a duplicate (an exact tie) and long names
@@ -107,3 +107,16 @@ def test_top_k_on_a_tiny_llama_matches_full_scoring_bit_for_bit(model):
             assert torch.equal(fast[s, top], full[s, top])  # the same numbers, bit for bit
     duplicate = NAMES.index("drink water")
     assert torch.equal(full[:, duplicate], full[:, duplicate + 1])  # the tie is exact
+
+
+def test_rows_per_call_follows_the_trie_and_batch():
+    rng = np.random.default_rng(2)
+
+    # NW-UCLA-like: short names and one long one (few rows a round); NTU-120-like: many long names
+    small = NameTrie.build([[k, 99] for k in range(9)] + [[9, 10, 11, 12, 13, 99]])
+    large = NameTrie.build([list(rng.integers(0, 50, size=12)) for _ in range(120)])
+    assert rows_per_call(small, 16) == 32  # 16 x 14 internal nodes / depth 6: small calls, no padding to pay for
+    assert rows_per_call(large, 16) == 128  # many rows a round: big calls, fewer rounds
+    assert rows_per_call(large, 1) == 64 and rows_per_call(small, 1) == 32
+    sizes = [rows_per_call(large, b) for b in range(1, 40)]
+    assert sizes == sorted(sizes) and set(sizes) <= {32, 64, 128}

@@ -69,6 +69,21 @@ class NameTrie:
         return torch.tensor(list(self.children[node]), dtype=torch.long)
 
 
+def rows_per_call(trie: NameTrie, batch: int, low: int = 32, high: int = 128) -> int:
+    """Rows for one LLM call: about what an average round of full scoring needs (``batch`` x internal
+    nodes / name depth), rounded down to a power of two in [low, high]. Spare rows of a call are not
+    wasted (the search fills them with the next-best prefixes), but rows beyond what the rounds can fill
+    are. Measured on NW-UCLA clips (docs/benchmarks.md): 32 rows is best with 10 names, 128 with 27 to
+    120 names, and this rule picks those."""
+    internal = sum(1 for n in range(1, len(trie)) if trie.children[n])
+    depth = max(len(p) for p in trie.prefixes)
+    rows = batch * internal / max(depth, 1)
+    size = low
+    while size * 2 <= min(rows, high):
+        size *= 2
+    return size
+
+
 @dataclass
 class SearchStats:
     """What scoring cost beyond the prompt: rounds, LLM rows, and the name tokens they fed (one per row: a

@@ -24,7 +24,7 @@ from transformers import DynamicCache
 
 from llmar.config import LLMConfig
 from llmar.data.descriptions import render
-from llmar.llm.name_search import NameTrie, SearchStats, score_all, search_top_k
+from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
 from llmar.projection.vqvae import ActionVQVAE
 
 ENTRY_MODES = ("tokens", "continuous", "snap")
@@ -200,7 +200,7 @@ class LLMActionRecognizer(nn.Module):
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
     def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
-              per_name: bool = False, block_rows: int = 32, stats: SearchStats | None = None,
+              per_name: bool = False, block_rows: int | None = None, stats: SearchStats | None = None,
               choices: list[str] | None = None) -> torch.Tensor:
         """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt; the prompt
         runs once and its key/value cache is shared by all names.
@@ -211,6 +211,8 @@ class LLMActionRecognizer(nn.Module):
         bit for bit, see ``_expander``). ``per_name``: every name by one row per name on the prompt's cache,
         the scoring before the trie (kept as the benchmark's reference; bf16 rounds it differently).
         ``choices``: the names a prompt with ``{choices}`` lists (default: ``self.choices``).
+        ``block_rows``: trie rows per LLM call (default: ``name_search.rows_per_call``, from the batch and
+        the trie).
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
         tokens, mask, continuous = self.encode_actions(x)
@@ -221,6 +223,7 @@ class LLMActionRecognizer(nn.Module):
         if per_name:
             return self._score_per_name(out.cache, attn, first, class_ids)
         names = NameTrie.build(class_ids)
+        block_rows = block_rows or rows_per_call(names, len(first))  # one call shape for search and full scoring
         expand = self._expander(out.cache, attn, block_rows, max(len(c) for c in class_ids))
         if top_k is None:
             scores = score_all(names, len(class_ids), first, expand, stats)
