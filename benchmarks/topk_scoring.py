@@ -64,25 +64,25 @@ def main() -> None:
     batches = [b["x"] for b in loader]
     rate = matmul_rate(torch.bfloat16)
     lcfg = model.llm.config
+    # the prompt (with its action sentence) is the same for every label set
+    n = sum(len(x) for x in batches)
+    prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x) for x in batches) / n
+    prompt_flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n)
     label_sets = {"run": model.classes, "utd_mhad": UTD_MHAD, "ntu60": ntu_class_names(60),
                   "ntu120": ntu_class_names(120)}
     for name, names in label_sets.items():
         class_ids = model.class_token_ids(names)
         old, old_time = timed(model, batches, class_ids, per_name=True)  # one row per name, before the trie
+        name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
+        depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
         for block_rows in args.block_rows:
             stats = SearchStats()
             rows = block_rows or None
             full, full_time = timed(model, batches, class_ids, block_rows=rows)  # --all-scores
             fast, fast_time = timed(model, batches, class_ids, top_k=args.k, block_rows=rows, stats=stats)
             times = {"each_name": old_time, "trie_all": full_time, "top_k": fast_time}
-            n = len(fast)
             top = ranking(full, args.k)
-            name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
-            prompt_len = sum(int(model.build_inputs(*model.encode_actions(x)[:2])[0].shape[1]) * len(x)
-                             for x in batches) / n
-            depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
-            flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n) + forward_flops(
-                lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
+            flops = prompt_flops + forward_flops(lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
             row = {
                 "run": args.run, "label_set": name, "num_names": len(names), "samples": n, "k": args.k,
                 "block_rows": block_rows or [rows_per_call(NameTrie.build(class_ids), len(x)) for x in batches],
@@ -112,6 +112,7 @@ def timed(model, batches, class_ids, **kwargs) -> tuple[torch.Tensor, float]:
     start = time.perf_counter()
     out = torch.cat([model.score(x, class_ids, **kwargs) for x in batches])
     return out, time.perf_counter() - start
+
 
 if __name__ == "__main__":
     main()

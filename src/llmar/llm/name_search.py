@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 import torch
 
@@ -174,14 +175,9 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
 def _spare_rows(open_nodes: list[dict[int, float]], chosen: set[tuple[int, int]], spare: int):
     """Up to ``spare`` more (sample, node) rows: the open nodes not yet chosen, by rank of bound within
     their sample (every sample's best, then every sample's second, ...)."""
-    ranked = [sorted((v, -n, s) for n, v in nodes.items() if (s, n) not in chosen)[::-1]
+    ranked = [[(s, n) for n in sorted(nodes, key=lambda n: (-nodes[n], n)) if (s, n) not in chosen]
               for s, nodes in enumerate(open_nodes)]
-    rows = []
-    for rank in range(max((len(r) for r in ranked), default=0)):
-        for r in ranked:
-            if rank < len(r) and len(rows) < spare:
-                rows.append((r[rank][2], -r[rank][1]))
-    return rows
+    return [row for rank in zip_longest(*ranked) for row in rank if row is not None][:spare]
 
 
 def _to_expand(trie: NameTrie, scores: torch.Tensor, open_nodes: dict[int, float], k: int) -> list[int]:
