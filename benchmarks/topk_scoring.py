@@ -97,9 +97,11 @@ def main() -> None:
                 "identical_top_k_scores": bool(np.array_equal(np.take_along_axis(fast.numpy(), top, 1),
                                                               np.take_along_axis(full.numpy(), top, 1))),
                 "top1_agreement_with_each_name": float((ranking(old, 1) == ranking(full, 1)).mean()),
-                "implementation": "one token per row on stored prefix states, one call shape (blocks of "
-                                  f"{block_rows or 'rows_per_call'}), spare rows of a round's last call expand the next-best open "
-                                  "prefixes, full scoring expands every node",
+                "implementation": "tree attention: one slot cache per batch (prompt + a slot per trie node), "
+                                  f"each call {block_rows or 'rows_per_call'} rows split evenly over the samples as "
+                                  "queries under a 4-D ancestor mask, SDPA reading grouped key/value heads in place, "
+                                  "spare rows expand each sample's next-best open prefixes, full scoring expands "
+                                  "every node",
             }
             print(json.dumps(row), flush=True)
             with Path(args.out).open("a") as f:

@@ -59,9 +59,9 @@ def test_search_on_synthetic_distributions_matches_exhaustive_ranking():
         first = torch.stack([lm.logp(s, ()) for s in range(3)])
         full = score_all(trie, len(class_ids), first, lm.expand)
         for k in (1, 5, 40):
-            for block_rows in (0, 4, 16):  # 0: no spare rows filled
-                fast = search_top_k(trie, len(class_ids), first, lm.expand, k, block_rows=block_rows)
-                assert ranking(fast, k) == ranking(full, k), (trial, k, block_rows)
+            for width in (0, 1, 5):  # 0: no spare rows filled
+                fast = search_top_k(trie, len(class_ids), first, lm.expand, k, width=width)
+                assert ranking(fast, k) == ranking(full, k), (trial, k, width)
                 for s, top in enumerate(ranking(full, k)):
                     assert torch.equal(fast[s, top], full[s, top])  # exact scores for the top k
 
@@ -75,7 +75,7 @@ def test_spare_rows_fill_calls_and_save_rounds():
     first = torch.stack([lm.logp(s, ()) for s in range(4)])
     plain, filled = SearchStats(), SearchStats()
     search_top_k(trie, len(class_ids), first, lm.expand, 5, plain)
-    search_top_k(trie, len(class_ids), first, lm.expand, 5, filled, block_rows=32)
+    search_top_k(trie, len(class_ids), first, lm.expand, 5, filled, width=8)
     assert filled.rows > plain.rows  # the spare rows were used
     assert filled.rounds < plain.rounds
 
@@ -107,6 +107,23 @@ def test_top_k_on_a_tiny_llama_matches_full_scoring_bit_for_bit(model):
             assert torch.equal(fast[s, top], full[s, top])  # the same numbers, bit for bit
     duplicate = NAMES.index("drink water")
     assert torch.equal(full[:, duplicate], full[:, duplicate + 1])  # the tie is exact
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_tree_attention_in_bf16_gives_search_and_full_scoring_the_same_numbers(tiny_llm_dir, attention):
+    """bf16 kernels round by shape; the tree expander keeps one shape and fixed key places per node,
+    whichever attention the model was loaded with."""
+    model = make_model(tiny_llm_dir, dtype="bfloat16", attention=attention)
+    x = clips(b=5, m=1, seed=7)
+    ids = model.class_token_ids(NAMES)
+    for block_rows in (5, 0):  # one row a sample a call; the default width
+        full = model.score(x, ids, block_rows=block_rows)
+        fast = model.score(x, ids, top_k=5, block_rows=block_rows)
+        assert ranking(fast, 5) == ranking(full, 5)
+        for s, top in enumerate(ranking(full, 5)):
+            assert torch.equal(fast[s, top], full[s, top])
+    torch.testing.assert_close(full, brute_force_scores(model, x, NAMES), atol=0.15, rtol=0.02)  # bf16 rounding
+    assert model.llm.config._attn_implementation == attention  # the tree's attention is switched back
 
 
 def test_rows_per_call_follows_the_trie_and_batch():

@@ -17,11 +17,11 @@ from llmar.training.stage2 import attach_finetuning, set_trainable
 CLASSES = ["wave", "clap", "sit down", "raise both arms"]
 
 
-def make_model(tiny_llm_dir, entry="tokens", finetune="lora"):
+def make_model(tiny_llm_dir, entry="tokens", finetune="lora", dtype="float32", attention=None):
     torch.manual_seed(0)
     cfg = Config()
     cfg.llm = LLMConfig(path=str(tiny_llm_dir), entry=entry, finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0)
-    llm, tok = load_llm(cfg.llm.path)
+    llm, tok = load_llm(cfg.llm.path, dtype=dtype, attention=attention)
     vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
                      llm.get_input_embeddings().embedding_dim).eval()
     model = LLMActionRecognizer(cfg.llm, vq, attach_finetuning(llm, cfg), tok, CLASSES)

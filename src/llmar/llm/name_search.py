@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import zip_longest
 
 import torch
 
@@ -135,13 +134,13 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
 
 
 def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Expand, k: int,
-                 stats: SearchStats | None = None, block_rows: int = 0) -> torch.Tensor:
+                 stats: SearchStats | None = None, width: int = 0) -> torch.Tensor:
     """Scores [B, K] exact for (at least) each sample's k best names, -inf for names never completed.
 
     ``first`` [B, V]: log-probs of the first answer token after each prompt (the root's expansion).
-    ``block_rows``: rows per LLM call. A round's rows rarely fill its last call, and an unfilled call costs
-    as much as a full one, so the spare rows expand the best other open prefixes (each sample's best
-    first): rounds that would have asked for them later are saved. The top k do not change.
+    ``width``: rows per sample per LLM call. A round's rows rarely fill its calls, and an unfilled call
+    costs as much as a full one, so each sample's spare rows expand its best other open prefixes: rounds
+    that would have asked for them later are saved. The top k do not change.
     """
     b = first.shape[0]
     k = min(k, num_classes)
@@ -158,11 +157,12 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
         for child, v in _settle_children(trie, 0, 0.0, first[s, trie.child_tokens(0)]):
             settle(s, child, v)
     while True:
-        chosen = [(s, n) for s in range(b) for n in _to_expand(trie, scores[s], open_nodes[s], k)]
-        if not chosen:
+        per_sample = [_to_expand(trie, scores[s], open_nodes[s], k) for s in range(b)]
+        if not any(per_sample):
             return scores
-        if block_rows:
-            chosen += _spare_rows(open_nodes, set(chosen), -len(chosen) % block_rows)
+        if width:
+            _fill_frontiers(per_sample, open_nodes, width)
+        chosen = [(s, n) for s, nodes in enumerate(per_sample) for n in nodes]
         rows = [(s, trie.prefix(n), trie.child_tokens(n)) for s, n in chosen]
         if stats is not None:
             stats.count(rows)
@@ -172,12 +172,14 @@ def search_top_k(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: 
                 settle(s, child, v)
 
 
-def _spare_rows(open_nodes: list[dict[int, float]], chosen: set[tuple[int, int]], spare: int):
-    """Up to ``spare`` more (sample, node) rows: the open nodes not yet chosen, by rank of bound within
-    their sample (every sample's best, then every sample's second, ...)."""
-    ranked = [[(s, n) for n in sorted(nodes, key=lambda n: (-nodes[n], n)) if (s, n) not in chosen]
-              for s, nodes in enumerate(open_nodes)]
-    return [row for rank in zip_longest(*ranked) for row in rank if row is not None][:spare]
+def _fill_frontiers(per_sample: list[list[int]], open_nodes: list[dict[int, float]], width: int) -> None:
+    """Fill every sample's rows up to the calls the fullest sample needs (``width`` rows a sample a call)
+    with its best other open nodes."""
+    calls = max(-(-len(nodes) // width) for nodes in per_sample)
+    for nodes, bounds in zip(per_sample, open_nodes):
+        taken = set(nodes)
+        spare = [n for n in sorted(bounds, key=lambda n: (-bounds[n], n)) if n not in taken]
+        nodes += spare[: calls * width - len(nodes)]
 
 
 def _to_expand(trie: NameTrie, scores: torch.Tensor, open_nodes: dict[int, float], k: int) -> list[int]:

@@ -20,11 +20,11 @@ import difflib
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import DynamicCache
 
 from llmar.config import LLMConfig
 from llmar.data.descriptions import render
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
+from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
 
 ENTRY_MODES = ("tokens", "continuous", "snap")
@@ -208,11 +208,11 @@ class LLMActionRecognizer(nn.Module):
         ``top_k=k``: a best-first search over the names' trie (``name_search``) returns exact scores for
         each sample's k best names and -inf for names it proved cannot reach them. ``top_k=None``: every
         name, through the same trie rows (each shared prefix computed once; the search's scores equal these
-        bit for bit, see ``_expander``). ``per_name``: every name by one row per name on the prompt's cache,
+        bit for bit, see ``trie_expanders``). ``per_name``: every name by one row per name on the prompt's cache,
         the scoring before the trie (kept as the benchmark's reference; bf16 rounds it differently).
         ``choices``: the names a prompt with ``{choices}`` lists (default: ``self.choices``).
-        ``block_rows``: trie rows per LLM call (default: ``name_search.rows_per_call``, from the batch and
-        the trie).
+        ``block_rows``: trie rows per LLM call, spread evenly over the samples (default:
+        ``name_search.rows_per_call``, from the batch and the trie); ``trie_expanders`` runs them.
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
         tokens, mask, continuous = self.encode_actions(x)
@@ -223,12 +223,13 @@ class LLMActionRecognizer(nn.Module):
         if per_name:
             return self._score_per_name(out.cache, attn, first, class_ids)
         names = NameTrie.build(class_ids)
-        block_rows = block_rows or rows_per_call(names, len(first))  # one call shape for search and full scoring
-        expand = self._expander(out.cache, attn, block_rows, max(len(c) for c in class_ids))
-        if top_k is None:
-            scores = score_all(names, len(class_ids), first, expand, stats)
-        else:
-            scores = search_top_k(names, len(class_ids), first, expand, top_k, stats, block_rows)
+        # one call shape for search and full scoring: ``width`` trie rows per sample per call
+        width = max(1, (block_rows or rows_per_call(names, len(first))) // len(first))
+        with TreeExpander(self.llm, self.embed, out.cache, attn, names, width) as expand:
+            if top_k is None:
+                scores = score_all(names, len(class_ids), first, expand, stats)
+            else:
+                scores = search_top_k(names, len(class_ids), first, expand, top_k, stats, width)
         return scores.float().to(ids.device)
 
     def _score_per_name(self, cache, attn: torch.Tensor, first: torch.Tensor, class_ids: list[list[int]],
@@ -259,72 +260,6 @@ class LLMActionRecognizer(nn.Module):
             logp = logp * cls_mask[start : start + kc, 1:].repeat(b, 1)  # padding after short names
             rest.append(logp.sum(-1).reshape(b, kc))
         return scores + torch.cat(rest, dim=1)
-
-    def _expander(self, cache, attn: torch.Tensor, block_rows: int, max_prefix: int):
-        """The LLM side of ``name_search``: rows of (sample, prefix, token ids) -> the log-probs of those
-        tokens as the next token after the sample's prompt + prefix.
-
-        A row feeds one token, the prefix's last: the key/value states of the prefix's earlier tokens were
-        stored when their own rows ran (a node is only expanded after its parent), so a name costs one token
-        per trie node. Every LLM call has one shape whatever the search asks for: ``block_rows`` rows (the
-        last block filled with copies), each with the prompt's cache plus ``max_prefix - 1`` slots for a
-        prefix's earlier tokens (unused slots masked). CPU bf16 kernels round differently for different
-        shapes (up to 0.3 in a log-likelihood, measured); with one shape and each row's inputs built from
-        the same rows, the search's scores equal full scoring's through the trie bit for bit."""
-        device = attn.device
-        prompt_len = attn.sum(1)
-        prompt_kv = [(layer.keys, layer.values) for layer in cache.layers]
-        _, heads, _, head_dim = prompt_kv[0][0].shape
-        slots = max(max_prefix - 1, 0)  # earlier prefix tokens a row may attend to
-        # stored states of expanded prefixes, one token each, in buffers that double when full; slot 0 is
-        # the masked filler
-        store = [[k.new_zeros(64, heads, head_dim), v.new_zeros(64, heads, head_dim)] for k, v in prompt_kv]
-        used = 1
-        slot_of: dict[tuple[int, tuple[int, ...]], int] = {}
-
-        def keep(new_states, n: int) -> None:
-            nonlocal used
-            if used + n > len(store[0][0]):
-                grow = max(len(store[0][0]), n)
-                for pair in store:
-                    pair[0] = torch.cat([pair[0], pair[0].new_zeros(grow, heads, head_dim)])
-                    pair[1] = torch.cat([pair[1], pair[1].new_zeros(grow, heads, head_dim)])
-            for pair, layer in zip(store, new_states):
-                pair[0][used : used + n] = layer.keys[:n, :, -1]
-                pair[1][used : used + n] = layer.values[:n, :, -1]
-            used += n
-
-        def run_block(block):
-            padded = block + [block[-1]] * (block_rows - len(block))
-            sample = torch.tensor([s for s, _, _ in padded], device=device)
-            history = torch.zeros(block_rows, slots, dtype=torch.long)
-            for r, (s, path, _) in enumerate(padded):
-                for j in range(1, len(path)):
-                    history[r, j - 1] = slot_of[(s, path[:j])]
-            history = history.to(device)
-            depth = torch.tensor([len(path) for _, path, _ in padded], device=device)
-            seen = (torch.arange(slots, device=device)[None] < depth[:, None] - 1).long()
-            mask = torch.cat([attn[sample], seen, torch.ones_like(depth)[:, None]], 1)
-            past = DynamicCache(ddp_cache_data=[
-                (torch.cat([k[sample], sk[history].transpose(1, 2)], 2),
-                 torch.cat([v[sample], sv[history].transpose(1, 2)], 2))
-                for (k, v), (sk, sv) in zip(prompt_kv, store)], config=self.llm.config)  # sliding-window layers
-            last = torch.tensor([[path[-1]] for _, path, _ in padded], dtype=torch.long, device=device)
-            out = self.llm(inputs_embeds=self.embed(last), attention_mask=mask, cache=past, use_cache=True,
-                           position_ids=(prompt_len[sample] + depth - 1)[:, None])
-            for r, (s, path, _) in enumerate(block):
-                slot_of[(s, path)] = used + r
-            keep(out.cache.layers, len(block))
-            logp = out.logits[:, -1].float().log_softmax(-1)
-            return [logp[r, tokens.to(device)].cpu() for r, (_, _, tokens) in enumerate(block)]
-
-        def expand(rows):
-            results = []
-            for start in range(0, len(rows), block_rows):
-                results.extend(run_block(rows[start : start + block_rows]))
-            return results
-
-        return expand
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:
