@@ -65,6 +65,10 @@ class NameTrie:
     def prefix(self, node: int) -> tuple[int, ...]:
         return self.prefixes[node]
 
+    def inner_nodes(self) -> list[int]:
+        """The nodes a row expands (those with children), root excluded (the prompt expands it)."""
+        return [n for n in range(1, len(self)) if self.children[n]]
+
     def child_tokens(self, node: int) -> torch.Tensor:
         return torch.tensor(list(self.children[node]), dtype=torch.long)
 
@@ -75,7 +79,7 @@ def rows_per_call(trie: NameTrie, batch: int, low: int = 32, high: int = 128) ->
     wasted (the search fills them with the next-best prefixes), but rows beyond what the rounds can fill
     are. Measured on NW-UCLA clips (docs/benchmarks.md): 32 rows is best with 10 names, 128 with 27 to
     120 names, and this rule picks those."""
-    internal = sum(1 for n in range(1, len(trie)) if trie.children[n])
+    internal = len(trie.inner_nodes())
     depth = max(len(p) for p in trie.prefixes)
     rows = batch * internal / max(depth, 1)
     size = low
@@ -115,9 +119,8 @@ def score_all(trie: NameTrie, num_classes: int, first: torch.Tensor, expand: Exp
             value[s, child] = v
     # one row per internal node and sample, one depth at a time: a node is expanded after its parent
     levels: dict[int, list[int]] = {}
-    for n in range(1, len(trie)):
-        if trie.children[n]:
-            levels.setdefault(len(trie.prefixes[n]), []).append(n)
+    for n in trie.inner_nodes():
+        levels.setdefault(len(trie.prefixes[n]), []).append(n)
     for depth in sorted(levels):
         plan = [(s, n) for n in levels[depth] for s in range(b)]
         rows = [(s, trie.prefixes[n], trie.child_tokens(n)) for s, n in plan]

@@ -83,7 +83,7 @@ class TreeExpander:
     def __init__(self, llm: nn.Module, embed: Callable[[torch.Tensor], torch.Tensor], cache,
                  attn: torch.Tensor, trie: NameTrie, width: int):
         self.llm, self.embed, self.width = llm, embed, width
-        inner = [n for n in range(1, len(trie)) if trie.children[n]]
+        inner = trie.inner_nodes()
         self.slot = {trie.prefix(n): i for i, n in enumerate(inner)}
         self.scratch = len(inner)  # padding queries write here; no real query attends to it
         # a node's query sees its proper ancestors' slots and its own (the root is the prompt itself)
