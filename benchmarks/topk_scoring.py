@@ -55,6 +55,9 @@ def main() -> None:
                    help="trie rows per LLM call, each value a separate row of results (search and full scoring "
                         "share it); 0: the default, name_search.rows_per_call")
     p.add_argument("--out", default="docs/results/topk_scoring.jsonl")
+    p.add_argument("--profile", action="store_true",
+                   help="instead: time the top-k search on the first batch per label set and print torch.profiler's "
+                        "operator table (where a round's time goes); writes no rows")
     args = p.parse_args()
     torch.manual_seed(0)
     cfg, model, _ = load_recognizer(args.run)
@@ -70,6 +73,9 @@ def main() -> None:
     prompt_flops = forward_flops(lcfg, n * prompt_len, n * prompt_len * (prompt_len + 1) / 2, n)
     label_sets = {"run": model.classes, "utd_mhad": UTD_MHAD, "ntu60": ntu_class_names(60),
                   "ntu120": ntu_class_names(120)}
+    if args.profile:
+        profile_search(model, batches[0], label_sets, args.k)
+        return
     for name, names in label_sets.items():
         class_ids = model.class_token_ids(names)
         old, old_time = timed(model, batches, class_ids, per_name=True)  # one row per name, before the trie
@@ -106,6 +112,26 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             with Path(args.out).open("a") as f:
                 f.write(json.dumps(row) + "\n")
+
+
+def profile_search(model, x, label_sets: dict[str, list[str]], k: int) -> None:
+    """Seconds per batch (median of 3) and the operator table of one top-k search, per label set."""
+    from torch.profiler import profile
+
+    for name, names in label_sets.items():
+        class_ids = model.class_token_ids(names)
+        model.score(x[:2], class_ids, top_k=k)
+        times = []
+        for _ in range(3):
+            stats = SearchStats()
+            start = time.perf_counter()
+            model.score(x, class_ids, top_k=k, stats=stats)
+            times.append(time.perf_counter() - start)
+        print(f"{name}: {len(names)} names, {sorted(times)[1]:.3f} s a batch of {len(x)}, {stats}")
+        with profile(record_shapes=True) as prof:
+            model.score(x, class_ids, top_k=k)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+        print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=15))
 
 
 def timed(model, batches, class_ids, **kwargs) -> tuple[torch.Tensor, float]:
