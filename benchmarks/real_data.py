@@ -74,10 +74,14 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
 
 def summarise(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
+    failed = [r for r in rows if r.get("top1") is None]  # runs that stopped with an error keep a row with it
+    rows = [r for r in rows if r.get("top1") is not None]
     for r in rows:
-        # folds of one model are one group (mean over folds); otherwise one group per variant
-        groups.setdefault((r["model"], r["variant"].rsplit(" fold ", 1)[0] if "fold" in r else r["variant"]),
-                          []).append(r)
+        # folds of one model are one group (mean over folds); otherwise one group per variant and budget
+        # (the session-2 ablation rows share their names with the full-budget ones)
+        variant = r["variant"].rsplit(" fold ", 1)[0] if "fold" in r else r["variant"]
+        groups.setdefault((r["model"], variant, r.get("config", {}).get("train", {}).get("epochs")), []).append(r)
+    names = [(model, variant) for model, variant, _ in groups]
     lines = ["| model | variant | runs | top-1 % | top-5 % | mean class acc % | train s | infer samples/s | peak RSS GB |",
              "|---|---|---|---|---|---|---|---|---|"]
 
@@ -85,10 +89,13 @@ def summarise(rows: list[dict]) -> str:
         vals = [scale * r[key] for r in group]
         return f"{statistics.mean(vals):.1f}" + (f" ± {statistics.stdev(vals):.1f}" if len(vals) > 1 else "")
 
-    for (model, variant), group in groups.items():
+    for (model, variant, epochs), group in groups.items():
+        if names.count((model, variant)) > 1:
+            variant = f"{variant} (stage-2 epochs: {epochs})"
         lines.append(f"| {model} | {variant} | {len(group)} | {ms('top1')} | {ms('top5')} | "
                      f"{ms('mean_class_accuracy')} | {ms('train_seconds', 1)} | "
                      f"{ms('eval_samples_per_second', 1)} | {ms('peak_rss_gb', 1)} |")
+    lines += [f"| {r['model']} | {r['variant']} | failed: {r.get('error', 'no result')} |" for r in failed]
     return "\n".join(lines)
 
 
