@@ -57,13 +57,18 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
         cfg.data.path = str((REPO / cfg.data.path).resolve())
     cfg.output_dir = str(REPO / "runs" / "bench" / dataset / f"{tag}_seed{seed}".replace(" ", "_"))
     start = time.time()
-    _, metrics = train(cfg)
-    row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
-           "wall_seconds": time.time() - start, **extra,
-           **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
-                                      "eval_samples_per_second", "peak_rss_gb", "num_samples")},
-           **{k: metrics[k] for k in ("stage2_steps", "final_train_loss") if k in metrics},
-           "config": cfg.to_dict()}
+    row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides, **extra}
+    try:
+        _, metrics = train(cfg)
+    except FloatingPointError as err:  # a diverged row is a result too: keep it and go on with the next row
+        row.update(wall_seconds=time.time() - start, top1=None, top5=None, mean_class_accuracy=None,
+                   error=str(err), config=cfg.to_dict())
+    else:
+        row.update(wall_seconds=time.time() - start,
+                   **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
+                                              "eval_samples_per_second", "peak_rss_gb", "num_samples")},
+                   **{k: metrics[k] for k in ("stage2_steps", "final_train_loss") if k in metrics},
+                   config=cfg.to_dict())
     out = REPO / "docs" / "results" / f"{dataset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
@@ -74,7 +79,7 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
 
 def summarise(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
-    failed = [r for r in rows if r.get("top1") is None]  # runs that stopped with an error keep a row with it
+    failed = [r for r in rows if r.get("top1") is None]  # diverged runs (run_one keeps their error)
     rows = [r for r in rows if r.get("top1") is not None]
     for r in rows:
         # folds of one model are one group (mean over folds); otherwise one group per variant and budget

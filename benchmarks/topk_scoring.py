@@ -120,13 +120,10 @@ def profile_search(model, x, label_sets: dict[str, list[str]], k: int) -> None:
 
     for name, names in label_sets.items():
         class_ids = model.class_token_ids(names)
-        model.score(x[:2], class_ids, top_k=k)
         times = []
         for _ in range(3):
             stats = SearchStats()
-            start = time.perf_counter()
-            model.score(x, class_ids, top_k=k, stats=stats)
-            times.append(time.perf_counter() - start)
+            times.append(timed(model, [x], class_ids, top_k=k, stats=stats)[1])
         print(f"{name}: {len(names)} names, {sorted(times)[1]:.3f} s a batch of {len(x)}, {stats}")
         with profile(record_shapes=True) as prof:
             model.score(x, class_ids, top_k=k)

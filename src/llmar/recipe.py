@@ -1,9 +1,10 @@
 """A recipe derived from the data itself, for ``llmar train DATA`` and ``llmar init-config DATA``.
 
 The derived config is the measured-best LLM-AR recipe (``configs/nw_ucla.yaml``; docs/benchmarks.md)
-with every data-dependent choice read off the data (one exception: it keeps ``llm.entry: tokens`` until
-the continuous entry, NW-UCLA's best since session 8, is measured on a second dataset): the kind, the frame count from the clip lengths,
-the number of bodies, whether the view can be aligned, and the split. Training budgets are already
+with every data-dependent choice read off the data: the kind, the frame count from the clip lengths,
+the number of bodies, whether the view can be aligned, and the split. One exception: it keeps
+``llm.entry: tokens`` until the continuous entry, NW-UCLA's best since session 8, is measured on a
+second dataset. Training budgets are already
 counted in optimizer steps with floors (``projection.min_steps``, ``train.min_steps``), so a 200-clip
 set and NTU-120 both train properly without a number to tune here.
 """
