@@ -61,14 +61,13 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     try:
         _, metrics = train(cfg)
     except FloatingPointError as err:  # a diverged row is a result too: keep it and go on with the next row
-        row.update(wall_seconds=time.time() - start, top1=None, top5=None, mean_class_accuracy=None,
-                   error=str(err), config=cfg.to_dict())
+        row.update(wall_seconds=time.time() - start, top1=None, top5=None, mean_class_accuracy=None, error=str(err))
     else:
         row.update(wall_seconds=time.time() - start,
                    **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
                                               "eval_samples_per_second", "peak_rss_gb", "num_samples")},
-                   **{k: metrics[k] for k in ("stage2_steps", "final_train_loss") if k in metrics},
-                   config=cfg.to_dict())
+                   **{k: metrics[k] for k in ("stage2_steps", "final_train_loss") if k in metrics})
+    row["config"] = cfg.to_dict()
     out = REPO / "docs" / "results" / f"{dataset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
