@@ -4,6 +4,8 @@
     python benchmarks/real_data.py nw_ucla --ablations --seeds 0
     python benchmarks/real_data.py florence3d --models llmar gcn --folds 10
     python benchmarks/real_data.py nw_ucla --summary    # the table of every run recorded so far
+    python benchmarks/real_data.py nw_ucla --seeds 0 --tag ep8 --set train.epochs=8 \
+        --stage1-from "continuous features (no quantization)"   # a stage-2 change on an earlier run's stage 1
 
 Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
 directory under runs/bench/, and appends one JSON line per run to docs/results/<dataset>.jsonl;
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -50,16 +53,43 @@ ABLATIONS = {
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
 
 
-def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict) -> dict:
+def run_dir(dataset: str, tag: str, seed: int) -> Path:
+    return REPO / "runs" / "bench" / dataset / f"{tag}_seed{seed}".replace(" ", "_")
+
+
+def reuse_stage1(cfg: Config, source: Path) -> None:
+    """Start ``cfg``'s run from the finished stage 1 of the run in ``source``. Stage 1 is bit-reproducible
+    (tests/test_determinism.py), so this saves its minutes without changing the figures; refused unless
+    everything stage 1 reads (data, projection, the LLM's embeddings, the seed) is the same."""
+    done = Config.load(source / "config.yaml")
+    for part in ("data", "projection", "llm.path", "llm.dtype", "train.seed"):
+        mine, theirs = cfg.to_dict(), done.to_dict()
+        for key in part.split("."):
+            mine, theirs = mine[key], theirs[key]
+        if mine != theirs:
+            raise SystemExit(f"--stage1-from {source}: its {part} differs from this run's, so its stage 1 does not apply")
+    if not (source / "stage1" / "model.safetensors").exists():
+        raise SystemExit(f"--stage1-from {source}: no finished stage 1 there")
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "stage1", out / "stage1", dirs_exist_ok=True)
+    cfg.save(out / "config.yaml")
+
+
+def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict,
+            stage1_from: str | None = None) -> dict:
     cfg = Config.load(REPO / CONFIGS[(dataset, model)], overrides + [f"train.seed={seed}"])
     cfg.model = "llmar" if model == "paper" else model
     if not Path(cfg.data.path).is_absolute():
         cfg.data.path = str((REPO / cfg.data.path).resolve())
-    cfg.output_dir = str(REPO / "runs" / "bench" / dataset / f"{tag}_seed{seed}".replace(" ", "_"))
+    cfg.output_dir = str(run_dir(dataset, tag, seed))
     start = time.time()
     row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides, **extra}
+    if stage1_from:  # train_seconds then counts stage 2 only
+        reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
+        row["stage1_from"] = stage1_from
     try:
-        _, metrics = train(cfg)
+        _, metrics = train(cfg, resume=bool(stage1_from))
     except FloatingPointError as err:  # a diverged row is a result too: keep it and go on with the next row
         row.update(wall_seconds=time.time() - start, top1=None, top5=None, mean_class_accuracy=None, error=str(err))
     else:
@@ -114,6 +144,8 @@ def main() -> None:
     p.add_argument("--actors", nargs="*", choices=ACTORS, help="Florence 3D: exactly these test actors (folds)")
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
     p.add_argument("--tag", default=None, help="variant name for the rows and run folders (default: the model)")
+    p.add_argument("--stage1-from", default=None, metavar="TAG",
+                   help="reuse the finished stage 1 of the runs tagged TAG (same seeds and folds): stage-2 changes only")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/<dataset>.jsonl")
     args = p.parse_args()
     if args.summary:
@@ -126,7 +158,7 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             for seed in args.seeds:
-                rows.append(run_one(args.dataset, "llmar", seed, overrides + args.set, name, {}))
+                rows.append(run_one(args.dataset, "llmar", seed, overrides + args.set, name, {}, args.stage1_from))
     elif args.dataset == "florence3d":
         # fold by fold, both models in each: a run cut short still compares them on the same folds
         actors = args.actors or ACTORS[: args.folds]
@@ -134,12 +166,13 @@ def main() -> None:
             split = [f"data.train_split=[{','.join(a for a in ACTORS if a != actor)}]", f"data.test_split=[{actor}]"]
             for model in args.models:
                 for seed in args.seeds:
+                    source = f"{args.stage1_from} fold {actor}" if args.stage1_from else None
                     rows.append(run_one(args.dataset, model, seed, split + args.set, f"{args.tag or model} fold {actor}",
-                                        {"fold": actor}))
+                                        {"fold": actor}, source))
     else:
         for model in args.models:
             for seed in args.seeds:
-                rows.append(run_one(args.dataset, model, seed, args.set, args.tag or model, {}))
+                rows.append(run_one(args.dataset, model, seed, args.set, args.tag or model, {}, args.stage1_from))
     print(summarise(rows))
 
 
