@@ -38,6 +38,15 @@ def grouped_attention(q, k, v, additive_mask, dtype):
     return torch.matmul(probs, v.to(dtype)).reshape(b, h, w, d)
 
 
+def kernels(q, k, v, additive, allowed) -> dict:
+    return {
+        "sdpa additive": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=additive, enable_gqa=True),
+        "sdpa bool": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, enable_gqa=True),
+        "grouped bf16": lambda: grouped_attention(q, k, v, additive, torch.bfloat16),
+        "grouped fp32": lambda: grouped_attention(q, k, v, additive, torch.float32),
+    }
+
+
 def main() -> None:
     torch.manual_seed(0)
     for label, rows, slots in SHAPES:
@@ -48,12 +57,7 @@ def main() -> None:
         allowed = torch.rand(BATCH, 1, rows, keys) < 0.3
         allowed[..., 0] = True
         additive = torch.zeros(allowed.shape, dtype=torch.bfloat16).masked_fill_(~allowed, torch.finfo(torch.bfloat16).min)
-        variants = {
-            "sdpa additive": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=additive, enable_gqa=True),
-            "sdpa bool": lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, enable_gqa=True),
-            "grouped bf16": lambda: grouped_attention(q, k, v, additive, torch.bfloat16),
-            "grouped fp32": lambda: grouped_attention(q, k, v, additive, torch.float32),
-        }
+        variants = kernels(q, k, v, additive, allowed)
         reference = variants["sdpa additive"]().float()
         for name, fn in variants.items():
             diff = (fn().float() - reference).abs().max().item()

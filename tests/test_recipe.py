@@ -93,6 +93,7 @@ def test_derived_recipe_reads_the_data(tmp_path):
     assert cfg.data.kind == "npz" and cfg.data.max_bodies == 1 and cfg.data.align_view
     assert cfg.data.num_frames == 32 and cfg.projection.temporal_downsample == 4  # median length <= 32
     assert cfg.data.holdout_fraction == 0.2 and "held out" in why["data.holdout_fraction"]
+    assert cfg.llm.entry == "continuous" and "Florence" in why["llm.entry"]  # the measured-best entry
     ds = load_npz(cfg.data.path)
     train, test = split_indices(ds, cfg)
     assert len(test) > 0 and not set(train) & set(test)

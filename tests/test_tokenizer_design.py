@@ -36,10 +36,10 @@ def test_a_bare_chain_is_one_part():
     assert generic_layout(7).body_parts() == [list(range(7))]
 
 
-def vqvae(encoder="conv", parts=True, class_weight=1.0, num_classes=3, codebook="euclidean"):
+def vqvae(encoder="conv", parts=True, class_weight=1.0, num_classes=3, codebook="euclidean", class_input="quantized"):
     torch.manual_seed(0)
     cfg = ProjectionConfig(encoder=encoder, part_tokens=parts, codebook=codebook, num_codes=16, code_dim=8, hidden_dim=16, temporal_downsample=4,
-                           class_weight=class_weight)
+                           class_weight=class_weight, class_input=class_input)
     return ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=num_classes)
 
 
@@ -71,6 +71,41 @@ def test_class_term_is_off_without_labels_or_weight(tmp_path):
     assert again.num_classes == 3 and again.classifier is not None
     torch.testing.assert_close(again.eval()(x, labels=torch.tensor([0, 1])).losses["class"],
                                vq.eval()(x, labels=torch.tensor([0, 1])).losses["class"])
+
+
+def test_class_head_reads_what_the_config_names():
+    """`class_input: encoder` scores the unquantised vectors (what `llm.entry: continuous` feeds the LLM),
+    the default the quantized ones; an unknown value is refused."""
+    x = torch.randn(2, 1, 32, 20, 3)
+    y = torch.tensor([0, 2])
+    for reads in ("quantized", "encoder"):
+        vq = vqvae(class_input=reads).eval()
+        out = vq(x, labels=y)
+        sentence = out.z if reads == "encoder" else out.quantized
+        expected = torch.nn.functional.cross_entropy(vq.classifier(sentence, out.body_mask), y, label_smoothing=0.1)
+        torch.testing.assert_close(out.losses["class"], expected)
+    assert not torch.equal(vqvae(class_input="encoder")(x, labels=y).losses["class"],
+                           vqvae()(x, labels=y).losses["class"])
+    with pytest.raises(ValueError, match="class_input"):
+        vqvae(class_input="tokens")
+
+
+def test_mlp_llm_map_starts_as_the_linear_map_and_round_trips(tmp_path):
+    """`llm_map: mlp` adds a residual MLP whose last layer starts at zero: the first outputs are the linear
+    map's; a gradient step moves them; save/load keeps it."""
+    torch.manual_seed(0)
+    cfg = ProjectionConfig(codebook="euclidean", num_codes=16, code_dim=8, hidden_dim=16, llm_map="mlp")
+    vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24)
+    v = torch.randn(5, 8)
+    torch.testing.assert_close(vq.project(v), vq.to_llm(v))
+    vq.project(v).pow(2).sum().backward()
+    assert vq.to_llm_residual[-1].weight.grad.abs().sum() > 0
+    torch.optim.SGD(vq.parameters(), 0.1).step()
+    assert not torch.allclose(vq.project(v), vq.to_llm(v))
+    vq.save_pretrained(tmp_path)
+    torch.testing.assert_close(ActionVQVAE.from_pretrained(tmp_path).project(v), vq.project(v))
+    with pytest.raises(ValueError, match="llm_map"):
+        ActionVQVAE(ProjectionConfig(llm_map="deep"), KINECT20, 3, llm_width=24)
 
 
 def test_class_term_trains_the_encoder_through_the_tokens():

@@ -52,6 +52,8 @@ class ProjectionConfig:
     context_weight: float = 0.05
     assignment_temperature: float = 1.0
     class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
+    class_input: str = "quantized"  # what the class head reads: quantized (the tokens) | encoder (the vectors)
+    llm_map: str = "linear"  # code/vector -> LLM width: linear | mlp (linear + a residual MLP that starts at zero)
     label_smoothing: float = 0.1
     dead_code_threshold: float = 1e-3
     epochs: int = 30

@@ -2,7 +2,7 @@
 
 Three entry modes (``llm.entry``):
 - ``tokens``: K new action tokens ``<a_k>``; their embedding rows are the codebook projected to the
-  LLM width (``ActionVQVAE.to_llm``), trained with the LoRA adapter;
+  LLM width (``ActionVQVAE.project``), trained with the LoRA adapter;
 - ``continuous``: the encoder's unquantised vectors, projected, go in through ``inputs_embeds``;
 - ``snap``: each code is replaced by its nearest real vocabulary token, so the action sentence is
   literally text and only the adapter trains.
@@ -147,7 +147,7 @@ class LLMActionRecognizer(nn.Module):
         if self.cfg.entry == "continuous" or continuous is not None:
             if continuous is None:
                 raise ValueError("continuous entry needs the encoder's vectors")
-            vectors = self.vqvae.to_llm(continuous).to(out.dtype)
+            vectors = self.vqvae.project(continuous).to(out.dtype)
             return out.masked_scatter(is_action[..., None], vectors)
         action_rows = self.vqvae.code_embeddings().to(out.dtype)
         # F.embedding, not action_rows[...]: indexing's backward adds with atomics, so runs would differ

@@ -68,6 +68,8 @@ class ActionVQVAE(nn.Module):
             raise ValueError(f"projection.encoder must be one of {sorted(ENCODERS)}, got {cfg.encoder!r}")
         self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
         self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
+        if cfg.class_input not in ("quantized", "encoder"):
+            raise ValueError(f"projection.class_input must be 'quantized' or 'encoder', got {cfg.class_input!r}")
         if cfg.codebook == "hyperbolic":
             self.codebook = HyperbolicCodebook(
                 cfg.num_codes, cfg.code_dim, curvature=cfg.curvature, learn_curvature=cfg.learn_curvature,
@@ -78,8 +80,21 @@ class ActionVQVAE(nn.Module):
         else:
             raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
-        # class-aware term: a small head reads the *quantized* sentence, so the tokens themselves (not
-        # only the encoder) must carry what separates the classes; unused at inference
+        if cfg.llm_map not in ("linear", "mlp"):
+            raise ValueError(f"projection.llm_map must be 'linear' or 'mlp', got {cfg.llm_map!r}")
+        # LLaVA-1.5's two-layer projector, as a residual on the linear map, trained in stage 2 only: its last
+        # layer starts at zero, so stage 2 starts from the linear map (and its MMD alignment). Built on a
+        # forked RNG, so the rest of the model (and stage 1) is the same as with `llm_map: linear`.
+        self.to_llm_residual = None
+        if cfg.llm_map == "mlp":
+            with torch.random.fork_rng(devices=[]):
+                self.to_llm_residual = nn.Sequential(nn.Linear(cfg.code_dim, llm_width), nn.GELU(),
+                                                     nn.Linear(llm_width, llm_width))
+            nn.init.zeros_(self.to_llm_residual[-1].weight)
+            nn.init.zeros_(self.to_llm_residual[-1].bias)
+        # class-aware term: a small head reads the quantized sentence, so the tokens themselves (not only
+        # the encoder) must carry what separates the classes; with `class_input: encoder` it reads the
+        # unquantised vectors, which is what the LLM reads with `llm.entry: continuous`; unused at inference
         self.classifier = ClassHead(cfg.code_dim, cfg.hidden_dim, num_classes) if (
             cfg.class_weight > 0 and num_classes > 0) else None
 
@@ -96,9 +111,17 @@ class ActionVQVAE(nn.Module):
         z, mask = self.encode(x)
         return self.codebook(z).indices, mask
 
+    def project(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Code or encoder vectors [..., D] -> the LLM's embedding width [..., llm_width]."""
+        out = self.to_llm(vectors)
+        return out if self.to_llm_residual is None else out + self.to_llm_residual(vectors)
+
+    def llm_map_modules(self) -> list[nn.Module]:
+        return [self.to_llm] + ([self.to_llm_residual] if self.to_llm_residual is not None else [])
+
     def code_embeddings(self) -> torch.Tensor:
         """[K, llm_width]: every code projected into the LLM's embedding space."""
-        return self.to_llm(self.codebook.code_vectors())
+        return self.project(self.codebook.code_vectors())
 
     def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None) -> VQVAEOutput:
@@ -126,7 +149,8 @@ class ActionVQVAE(nn.Module):
         if cfg.mmd_weight > 0 and llm_embeddings is not None:
             losses["mmd"] = mmd_rbf(self.code_embeddings(), llm_embeddings)
         if self.classifier is not None and labels is not None:
-            losses["class"] = F.cross_entropy(self.classifier(quantized, mask), labels,
+            sentence = z if cfg.class_input == "encoder" else quantized
+            losses["class"] = F.cross_entropy(self.classifier(sentence, mask), labels,
                                               label_smoothing=cfg.label_smoothing)
         weights = {"recon": 1.0, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
                    "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight,

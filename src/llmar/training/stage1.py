@@ -41,7 +41,9 @@ def stage1_epochs(cfg, batches_per_epoch: int) -> int:
 
 def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0) -> None:
     cfg = vqvae.cfg
-    opt = torch.optim.AdamW(vqvae.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if vqvae.to_llm_residual is not None:  # stage-2 capacity: stage 1 aligns the linear map alone
+        vqvae.to_llm_residual.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in vqvae.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     epochs = stage1_epochs(cfg, len(loader))
     total = epochs * len(loader)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
