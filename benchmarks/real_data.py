@@ -61,9 +61,9 @@ def reuse_stage1(cfg: Config, source: Path) -> None:
     """Start ``cfg``'s run from the finished stage 1 of the run in ``source``. Stage 1 is bit-reproducible
     (tests/test_determinism.py), so this saves its minutes without changing the figures; refused unless
     everything stage 1 reads (data, projection, the LLM's embeddings, the seed) is the same."""
-    done = Config.load(source / "config.yaml")
+    wanted, done = cfg.to_dict(), Config.load(source / "config.yaml").to_dict()
     for part in ("data", "projection", "llm.path", "llm.dtype", "train.seed"):
-        mine, theirs = cfg.to_dict(), done.to_dict()
+        mine, theirs = wanted, done
         for key in part.split("."):
             mine, theirs = mine[key], theirs[key]
         if mine != theirs:
@@ -164,9 +164,9 @@ def main() -> None:
         actors = args.actors or ACTORS[: args.folds]
         for actor in actors:
             split = [f"data.train_split=[{','.join(a for a in ACTORS if a != actor)}]", f"data.test_split=[{actor}]"]
+            source = f"{args.stage1_from} fold {actor}" if args.stage1_from else None
             for model in args.models:
                 for seed in args.seeds:
-                    source = f"{args.stage1_from} fold {actor}" if args.stage1_from else None
                     rows.append(run_one(args.dataset, model, seed, split + args.set, f"{args.tag or model} fold {actor}",
                                         {"fold": actor}, source))
     else:
