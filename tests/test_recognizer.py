@@ -135,3 +135,26 @@ def test_nearest_class():
     assert nearest_class("the person claps", CLASSES) == 1
     assert nearest_class("raising arms", CLASSES) == 3
     assert np.isscalar(nearest_class("xyz", CLASSES))
+
+
+def test_part_major_sentence_reads_each_part_in_turn(tiny_llm_dir):
+    """`llm.sentence_order: part` gives the LLM each body part's steps in turn: the same vectors and tokens
+    as the time-major sentence, permuted, and nothing else changes."""
+    from llmar.data.layout import KINECT20
+
+    llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
+    torch.manual_seed(0)
+    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16, part_tokens=True, temporal_downsample=4,
+                                      codebook="euclidean"), KINECT20, 3, llm.get_input_embeddings().embedding_dim).eval()
+    x = torch.randn(2, 1, 16, 20, 3)
+    by_time, by_part = (LLMActionRecognizer(LLMConfig(entry="continuous", sentence_order=order), vq, llm, tok, CLASSES)
+                        for order in ("time", "part"))
+    tokens_t, mask, vectors_t = by_time.encode_actions(x)
+    tokens_p, _, vectors_p = by_part.encode_actions(x)
+    steps, parts = 4, 5
+    assert tokens_t.shape == tokens_p.shape == (2, 1, steps * parts)
+    order = [t * parts + p for p in range(parts) for t in range(steps)]  # part-major read of a time-major row
+    assert torch.equal(tokens_p[:, 0], tokens_t[:, 0, order])
+    torch.testing.assert_close(vectors_p.reshape(2, -1, 8), vectors_t.reshape(2, -1, 8)[:, order])
+    with pytest.raises(ValueError, match="sentence_order"):
+        LLMActionRecognizer(LLMConfig(sentence_order="space"), vq, llm, tok, CLASSES)

@@ -35,6 +35,7 @@ class DataConfig:
 @dataclass
 class ProjectionConfig:
     encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN blocks)
+    input_features: list[str] = field(default_factory=lambda: ["joint"])  # what the encoder reads: joint, bone, motion
     part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
     codebook: str = "hyperbolic"  # hyperbolic | euclidean
     num_codes: int = 512
@@ -70,6 +71,7 @@ class LLMConfig:
     dtype: str = "bfloat16"  # float32 | bfloat16 | float16: the frozen LLM's weights (bf16 is ~3x faster on CPU too)
     attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
     entry: str = "tokens"  # tokens | continuous | snap
+    sentence_order: str = "time"  # with part tokens: time (every part of a step, step by step) | part (each part's steps in turn)
     finetune: str = "lora"  # lora | full | none
     lora_r: int = 16
     lora_alpha: int = 32

@@ -44,6 +44,8 @@ class LLMActionRecognizer(nn.Module):
         super().__init__()
         if cfg.entry not in ENTRY_MODES:
             raise ValueError(f"llm.entry must be one of {ENTRY_MODES}, got {cfg.entry!r}")
+        if cfg.sentence_order not in ("time", "part"):
+            raise ValueError(f"llm.sentence_order must be 'time' or 'part', got {cfg.sentence_order!r}")
         if "{sentence}" not in cfg.prompt:
             raise ValueError("llm.prompt must contain the placeholder {sentence}")
         self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer
@@ -165,6 +167,7 @@ class LLMActionRecognizer(nn.Module):
         trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
         with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
             z, mask = self.vqvae.encode(x)
+            z = self._in_sentence_order(z)
             q = self.vqvae.codebook(z)
         vectors = None
         if self.cfg.entry == "continuous":
@@ -172,6 +175,14 @@ class LLMActionRecognizer(nn.Module):
         elif self.tokenizer_trains and self.cfg.entry == "tokens":
             vectors = q.quantized[mask].reshape(-1, z.shape[-1])
         return q.indices, mask, vectors
+
+    def _in_sentence_order(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, M, T' * P, D], time-major from the encoder -> the order the LLM reads (``llm.sentence_order``)."""
+        parts = self.vqvae.encoder.tokens_per_step
+        if self.cfg.sentence_order == "time" or parts == 1:
+            return z
+        b, m, length, d = z.shape
+        return z.reshape(b, m, length // parts, parts, d).transpose(2, 3).reshape(b, m, length, d)
 
     @staticmethod
     def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:

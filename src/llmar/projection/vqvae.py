@@ -20,6 +20,7 @@ from llmar.config import ProjectionConfig
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
 from llmar.projection.encoders import ENCODERS, Decoder
+from llmar.projection.input_features import check_input_features, stack_input_features
 from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
@@ -66,7 +67,8 @@ class ActionVQVAE(nn.Module):
         self.num_classes = num_classes
         if cfg.encoder not in ENCODERS:
             raise ValueError(f"projection.encoder must be one of {sorted(ENCODERS)}, got {cfg.encoder!r}")
-        self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
+        check_input_features(cfg.input_features)
+        self.encoder = ENCODERS[cfg.encoder](layout, in_channels * len(cfg.input_features), cfg)
         self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
         if cfg.class_input not in ("quantized", "encoder"):
             raise ValueError(f"projection.class_input must be 'quantized' or 'encoder', got {cfg.class_input!r}")
@@ -102,7 +104,7 @@ class ActionVQVAE(nn.Module):
         """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
         b, m = x.shape[:2]
         mask = x.flatten(2).abs().sum(-1) > 0
-        z = self.encoder(x.flatten(0, 1))
+        z = self.encoder(stack_input_features(x.flatten(0, 1), self.layout, self.cfg.input_features))
         return z.reshape(b, m, *z.shape[1:]), mask
 
     @torch.no_grad()
