@@ -133,7 +133,7 @@ def test_rows_per_call_follows_the_trie_and_batch():
     small = NameTrie.build([[k, 99] for k in range(9)] + [[9, 10, 11, 12, 13, 99]])
     large = NameTrie.build([list(rng.integers(0, 50, size=12)) for _ in range(120)])
     assert rows_per_call(small, 16) == 32  # 16 x 14 internal nodes / depth 6: small calls, no padding to pay for
-    assert rows_per_call(large, 16) == 128  # many rows a round: big calls, fewer rounds
+    assert rows_per_call(large, 16) == 256  # many rows a round: big calls, fewer rounds
     assert rows_per_call(large, 1) == 64 and rows_per_call(small, 1) == 32
     sizes = [rows_per_call(large, b) for b in range(1, 40)]
-    assert sizes == sorted(sizes) and set(sizes) <= {32, 64, 128}
+    assert sizes == sorted(sizes) and set(sizes) <= {32, 64, 128, 256}
