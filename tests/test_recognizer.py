@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from llmar.config import Config, LLMConfig, ProjectionConfig
-from llmar.data.layout import NTU25
+from llmar.data.layout import KINECT20, NTU25
 from llmar.llm.loading import load_llm
 from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 from llmar.projection.vqvae import ActionVQVAE
@@ -140,8 +140,6 @@ def test_nearest_class():
 def test_part_major_sentence_reads_each_part_in_turn(tiny_llm_dir):
     """`llm.sentence_order: part` gives the LLM each body part's steps in turn: the same vectors and tokens
     as the time-major sentence, permuted, and nothing else changes."""
-    from llmar.data.layout import KINECT20
-
     llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
     torch.manual_seed(0)
     vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16, part_tokens=True, temporal_downsample=4,

@@ -8,6 +8,7 @@ import torch
 
 from llmar.config import Config, ProjectionConfig
 from llmar.data.layout import FLORENCE15, KINECT20, NTU25, generic_layout
+from llmar.projection.input_features import stack_input_features
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.logging import still_falling
 from llmar.training.stage2 import total_steps
@@ -111,8 +112,6 @@ def test_mlp_llm_map_starts_as_the_linear_map_and_round_trips(tmp_path):
 def test_input_features_stack_bones_and_motion_and_round_trip(tmp_path):
     """`input_features: [joint, bone, motion]`: bones follow the layout's tree (the root's is zero), motion is
     the next frame minus this one (zero at the end), the encoder reads all of them, and save/load keeps it."""
-    from llmar.projection.input_features import stack_input_features
-
     x = torch.randn(2, 6, 20, 3)
     f = stack_input_features(x, KINECT20, ["joint", "bone", "motion"])
     assert f.shape == (2, 6, 20, 9)
