@@ -72,6 +72,7 @@ class LLMConfig:
     attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
     entry: str = "tokens"  # tokens | continuous | snap
     sentence_order: str = "time"  # with part tokens: time (every part of a step, step by step) | part (each part's steps in turn)
+    summary_tokens: bool = False  # append each body part's mean vector over the clip after the sentence (P more tokens)
     finetune: str = "lora"  # lora | full | none
     lora_r: int = 16
     lora_alpha: int = 32
@@ -86,6 +87,7 @@ class LLMConfig:
 @dataclass
 class TrainConfig:
     seed: int = 0
+    stage2_seed: int | None = None  # LLM-AR: stage 2's own seed (LoRA init, order, augmentation); None: train.seed
     epochs: int = 3
     batch_size: int = 8
     grad_accum: int = 1

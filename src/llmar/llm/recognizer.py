@@ -161,13 +161,13 @@ class LLMActionRecognizer(nn.Module):
         return self.training and any(p.requires_grad for p in self.vqvae.encoder.parameters())
 
     def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """x [B, M, T, V, C] -> (tokens [B, M, T'], body mask [B, M], vectors of present bodies [n, D] in
-        sentence order, or None). The vectors are the encoder's output for continuous entry, and the
+        """x [B, M, T, V, C] -> (tokens [B, M, L], body mask [B, M], vectors of present bodies [n, D] in
+        sentence order, or None); L is T' tokens per part, plus P summary tokens with ``llm.summary_tokens``. The vectors are the encoder's output for continuous entry, and the
         straight-through code vectors (value: the code; gradient: into the encoder) when the tokenizer
         trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
         with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
             z, mask = self.vqvae.encode(x)
-            z = self._in_sentence_order(z)
+            z = self._with_summary(self._in_sentence_order(z), z)
             q = self.vqvae.codebook(z)
         vectors = None
         if self.cfg.entry == "continuous":
@@ -183,6 +183,17 @@ class LLMActionRecognizer(nn.Module):
             return z
         b, m, length, d = z.shape
         return z.reshape(b, m, length // parts, parts, d).transpose(2, 3).reshape(b, m, length, d)
+
+    def _with_summary(self, sentence: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """With ``llm.summary_tokens``: the sentence [B, M, L, D] followed by each body part's mean over the
+        clip's steps, computed from the time-major z [B, M, T' * P, D] (P more tokens, one without part
+        tokens). A pooled view of the whole clip, as the GRU probe's mean takes, right before the question."""
+        if not self.cfg.summary_tokens:
+            return sentence
+        parts = self.vqvae.encoder.tokens_per_step
+        b, m, length, d = z.shape
+        means = z.reshape(b, m, length // parts, parts, d).mean(2)
+        return torch.cat([sentence, means], dim=2)
 
     @staticmethod
     def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:

@@ -31,13 +31,16 @@ class EpochShuffleSampler(Sampler[int]):
         return self.n
 
 
-def make_loader(ds: SkeletonDataset, indices: np.ndarray, cfg: Config, train: bool, batch_size: int) -> DataLoader:
-    clips = SkeletonClips(ds, indices, cfg.data, train=train, seed=cfg.train.seed)
-    sampler = EpochShuffleSampler(len(clips), cfg.train.seed, shuffle=train)
+def make_loader(ds: SkeletonDataset, indices: np.ndarray, cfg: Config, train: bool, batch_size: int,
+                seed: int | None = None) -> DataLoader:
+    """``seed`` (default ``train.seed``) fixes the order and the augmentation draws."""
+    seed = cfg.train.seed if seed is None else seed
+    clips = SkeletonClips(ds, indices, cfg.data, train=train, seed=seed)
+    sampler = EpochShuffleSampler(len(clips), seed, shuffle=train)
     # its own generator: every new iterator draws a worker seed, and drawn from the global RNG that would
     # shift the dropout masks of a resumed run (its iterator starts mid-epoch, after the RNG was restored)
     return DataLoader(clips, batch_size=batch_size, sampler=sampler, num_workers=cfg.data.num_workers,
-                      drop_last=False, persistent_workers=False, generator=torch.Generator().manual_seed(cfg.train.seed))
+                      drop_last=False, persistent_workers=False, generator=torch.Generator().manual_seed(seed))
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:

@@ -91,13 +91,14 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
         vqvae = run_stage1(cfg, ds, train_idx, embeddings, width, accelerator, logger, stage1_dir)
     vqvae.eval()
     # stage 2 starts from the same random state (LoRA init, dropout) whether stage 1 ran or was loaded
-    seed_everything(cfg.train.seed + 1)
+    stage2_seed = cfg.train.seed if cfg.train.stage2_seed is None else cfg.train.stage2_seed
+    seed_everything(stage2_seed + 1)
     llm = attach_finetuning(llm, cfg)
     model = build_recognizer(cfg, vqvae, llm, tokenizer, ds.classes)
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
     set_trainable(model, cfg.train.tokenizer_lr)
-    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.train.batch_size)
+    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.train.batch_size, seed=stage2_seed)
     result = train_recognizer(model, loader, cfg, accelerator, run_dir, logger, resume=resume)
     model = accelerator.unwrap_model(model)
     if accelerator.is_main_process:
