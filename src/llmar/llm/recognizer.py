@@ -65,6 +65,12 @@ class LLMActionRecognizer(nn.Module):
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False).input_ids if text else []
 
+    def _start_ids(self) -> list[int]:
+        """What the tokenizer puts before any text: BOS for LLaMA and Gemma, which read text after it and
+        degrade without it; nothing for SmolLM2."""
+        plain, full = self._encode("a"), self.tokenizer("a").input_ids
+        return full[: full.index(plain[0])] if plain and plain[0] in full else []
+
     def prompt_ids(self, choices: list[str] | None = None) -> tuple[list[int], list[int]]:
         """Token ids of the prompt before and after the action sentence, with ``{choices}`` (if the prompt
         has it) listing the candidate names (default: ``self.choices``)."""
@@ -75,7 +81,7 @@ class LLMActionRecognizer(nn.Module):
                 items = [self._render(self.cfg.choice_template, name) for name in key]
                 prompt = prompt.replace("{choices}", ("; " if "{description}" in self.cfg.choice_template else ", ").join(items))
             before, after = prompt.split("{sentence}", 1)
-            self._prompt_cache[key] = (self._encode(before), self._encode(after))
+            self._prompt_cache[key] = (self._start_ids() + self._encode(before), self._encode(after))
         return self._prompt_cache[key]
 
     def _render(self, template: str, name: str) -> str:

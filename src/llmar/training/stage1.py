@@ -15,14 +15,17 @@ from llmar.training.logging import warn_if_still_falling
 
 
 def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.Tensor:
-    """A fixed random sample of the LLM's input-embedding rows (special tokens excluded), the target
-    distribution of the MMD alignment."""
-    weight = llm.get_input_embeddings().weight.detach().float()
+    """A fixed random sample of the LLM's input embeddings (special tokens excluded), the target
+    distribution of the MMD alignment: as the embedding module returns them, so that models which scale
+    their rows on the way in (Gemma: by the square root of the width) are matched at the scale the LLM
+    reads text at."""
+    table = llm.get_input_embeddings()
     special = set(tokenizer.all_special_ids)
-    candidates = torch.tensor([i for i in range(weight.shape[0]) if i not in special])
+    candidates = torch.tensor([i for i in range(table.num_embeddings) if i not in special])
     g = torch.Generator().manual_seed(seed)
     pick = candidates[torch.randperm(len(candidates), generator=g)[:size]]
-    return weight[pick].clone()
+    with torch.no_grad():
+        return table(pick).float()
 
 
 def sync_codebook(codebook, accelerator) -> None:
