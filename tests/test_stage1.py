@@ -58,14 +58,14 @@ def test_embedding_sample_is_what_the_llm_reads(tiny_llm_dir):
     """The MMD target is the embeddings as the model's embedding module returns them: the rows themselves
     for a Llama, the rows times sqrt(width) for a Gemma, which scales them on the way in (matched to the
     raw rows, action vectors would enter 25x smaller than text on Gemma 3 270M)."""
-    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     from llmar.llm.loading import load_llm
     from llmar.training.stage1 import embedding_sample
 
     llama, tokenizer = load_llm(str(tiny_llm_dir), dtype="float32")
     torch.manual_seed(0)
-    gemma = Gemma3ForCausalLM(Gemma3TextConfig(vocab_size=len(AutoTokenizer.from_pretrained(tiny_llm_dir)),
+    gemma = Gemma3ForCausalLM(Gemma3TextConfig(vocab_size=len(tokenizer),
                                                hidden_size=64, intermediate_size=128, num_hidden_layers=1,
                                                num_attention_heads=2, num_key_value_heads=1, head_dim=32))
     for model, scale in ((llama, 1.0), (gemma, 64 ** 0.5)):

