@@ -4,10 +4,15 @@
     python benchmarks/real_data.py nw_ucla --ablations --seeds 0
     python benchmarks/real_data.py florence3d --models llmar gcn --folds 10
     python benchmarks/real_data.py nw_ucla --summary    # the table of every run recorded so far
+    python benchmarks/real_data.py utd_mhad --models llmar gcn --seeds 0 1 2   # no config: `llmar train DATA`
+    python benchmarks/real_data.py nw_ucla --derived --models llmar            # NW-UCLA on the derived recipe
+    python benchmarks/real_data.py utd_mhad_2d --models llmar gcn              # depth dropped: a 2D version
     python benchmarks/real_data.py nw_ucla --seeds 0 --tag ep8 --set train.epochs=8 \
         --stage1-from "continuous features (no quantization)"   # a stage-2 change on an earlier run's stage 1
 
-Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
+UTD-MHAD and the 2D versions (``*_2d``: the same clips with the depth coordinate dropped, written once
+under runs/data/) always run on the recipe ``llmar train DATA`` derives from the data (``--derived`` asks
+the same of NW-UCLA and Florence 3D). Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
 directory under runs/bench/, and appends one JSON line per run to docs/results/<dataset>.jsonl;
 the summary table (mean and standard deviation over seeds/folds) is printed as markdown.
 """
@@ -21,7 +26,12 @@ import statistics
 import time
 from pathlib import Path
 
-from llmar.config import Config
+import numpy as np
+
+from llmar.config import Config, apply_overrides
+from llmar.data.generic_npz import save_npz
+from llmar.data.registry import load_dataset
+from llmar.recipe import derive_config
 from llmar.training.runner import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +61,30 @@ ABLATIONS = {
     "LM loss into the encoder": ["train.tokenizer_lr=3e-4"],
 }
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
+SHARED = REPO.parent / "shared" / "data"
+DATA = {"nw_ucla": SHARED / "nw_ucla", "florence3d": SHARED / "florence3d", "utd_mhad": SHARED / "utd_mhad" / "utd_mhad.npz"}
+DERIVED_ONLY = ("utd_mhad", "utd_mhad_2d", "nw_ucla_2d")
+
+
+def data_path(dataset: str) -> Path:
+    """Where a dataset's files are; a ``*_2d`` version is written once, from the 3D one, under runs/data/."""
+    if not dataset.endswith("_2d"):
+        return DATA[dataset]
+    out = REPO / "runs" / "data" / f"{dataset}.npz"
+    if not out.exists():
+        ds = load_dataset("auto", DATA[dataset.removesuffix("_2d")])
+        ds.x = np.ascontiguousarray(ds.x[..., :2])  # Kinect x (right), y (up); z, the depth, dropped
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_npz(ds, out)
+    return out
+
+
+def load_config(dataset: str, model: str, overrides: list[str], derived: bool) -> Config:
+    """The config file of (dataset, model), or the recipe ``llmar train DATA`` derives, with ``overrides``."""
+    if derived or dataset in DERIVED_ONLY:
+        cfg, _ = derive_config(data_path(dataset), model="llmar" if model == "paper" else model)
+        return apply_overrides(cfg, overrides)
+    return Config.load(REPO / CONFIGS[(dataset, model)], overrides)
 
 
 def run_dir(dataset: str, tag: str, seed: int) -> Path:
@@ -77,14 +111,15 @@ def reuse_stage1(cfg: Config, source: Path) -> None:
 
 
 def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict,
-            stage1_from: str | None = None) -> dict:
-    cfg = Config.load(REPO / CONFIGS[(dataset, model)], overrides + [f"train.seed={seed}"])
+            stage1_from: str | None = None, derived: bool = False) -> dict:
+    cfg = load_config(dataset, model, overrides + [f"train.seed={seed}"], derived)
     cfg.model = "llmar" if model == "paper" else model
     if not Path(cfg.data.path).is_absolute():
         cfg.data.path = str((REPO / cfg.data.path).resolve())
     cfg.output_dir = str(run_dir(dataset, tag, seed))
     start = time.time()
-    row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides, **extra}
+    row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
+           "recipe": "derived" if derived or dataset in DERIVED_ONLY else "config file", **extra}
     if stage1_from:  # train_seconds then counts stage 2 only
         reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
         row["stage1_from"] = stage1_from
@@ -135,7 +170,7 @@ def summarise(rows: list[dict]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("dataset", choices=["nw_ucla", "florence3d"])
+    p.add_argument("dataset", choices=["nw_ucla", "florence3d", *DERIVED_ONLY])
     p.add_argument("--models", nargs="+", default=["llmar", "gcn"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--ablations", action="store_true", help="run the paper's ablation rows (llmar only)")
@@ -146,6 +181,7 @@ def main() -> None:
     p.add_argument("--tag", default=None, help="variant name for the rows and run folders (default: the model)")
     p.add_argument("--stage1-from", default=None, metavar="TAG",
                    help="reuse the finished stage 1 of the runs tagged TAG (same seeds and folds): stage-2 changes only")
+    p.add_argument("--derived", action="store_true", help="the recipe `llmar train DATA` derives, not configs/")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/<dataset>.jsonl")
     args = p.parse_args()
     if args.summary:
@@ -158,7 +194,8 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             for seed in args.seeds:
-                rows.append(run_one(args.dataset, "llmar", seed, overrides + args.set, name, {}, args.stage1_from))
+                rows.append(run_one(args.dataset, "llmar", seed, overrides + args.set, name, {}, args.stage1_from,
+                                    args.derived))
     elif args.dataset == "florence3d":
         # fold by fold, both models in each: a run cut short still compares them on the same folds
         actors = args.actors or ACTORS[: args.folds]
@@ -168,11 +205,12 @@ def main() -> None:
             for model in args.models:
                 for seed in args.seeds:
                     rows.append(run_one(args.dataset, model, seed, split + args.set, f"{args.tag or model} fold {actor}",
-                                        {"fold": actor}, source))
+                                        {"fold": actor}, source, args.derived))
     else:
         for model in args.models:
             for seed in args.seeds:
-                rows.append(run_one(args.dataset, model, seed, args.set, args.tag or model, {}, args.stage1_from))
+                rows.append(run_one(args.dataset, model, seed, args.set, args.tag or model, {}, args.stage1_from,
+                                    args.derived))
     print(summarise(rows))
 
 

@@ -94,6 +94,9 @@ def test_derived_recipe_reads_the_data(tmp_path):
     assert cfg.data.num_frames == 32 and cfg.projection.temporal_downsample == 4  # median length <= 32
     assert cfg.data.holdout_fraction == 0.2 and "held out" in why["data.holdout_fraction"]
     assert cfg.llm.entry == "continuous" and "Florence" in why["llm.entry"]  # the measured-best entry
+    p = cfg.projection  # the graph network trained for the classes on the vectors the LLM reads, nothing else
+    assert p.encoder == "gcn" and p.class_input == "encoder" and p.class_weight > 0
+    assert p.recon_weight == p.codebook_weight == p.commitment_weight == p.zipf_weight == p.context_weight == 0
     ds = load_npz(cfg.data.path)
     train, test = split_indices(ds, cfg)
     assert len(test) > 0 and not set(train) & set(test)

@@ -179,3 +179,28 @@ def test_loss_still_falling_is_detected():
     assert still_falling([1.0] * 85 + [0.5] * 15) is not None
     assert still_falling([3.0 * 0.97**i for i in range(100)]) is not None  # still dropping fast
     assert still_falling([1.0, 0.5]) is None
+
+
+@pytest.mark.parametrize("downsample", [2, 4, 8])
+def test_graph_encoder_keeps_one_vector_per_step_and_part(downsample):
+    """The baseline's backbone halves time twice; the encoder still gives T / temporal_downsample steps."""
+    torch.manual_seed(0)
+    cfg = ProjectionConfig(encoder="gcn", graph_width=8, part_tokens=True, code_dim=8, hidden_dim=16,
+                           temporal_downsample=downsample)
+    vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=3).eval()
+    z, mask = vq.encode(torch.randn(2, 1, 32, 20, 3))
+    assert z.shape == (2, 1, (32 // downsample) * 5, 8) and mask.all()
+
+
+def test_class_only_objective_leaves_out_what_is_weighted_zero():
+    cfg = ProjectionConfig(encoder="conv", part_tokens=True, num_codes=16, code_dim=8, hidden_dim=16,
+                           temporal_downsample=4, class_weight=1.0, class_input="encoder", recon_weight=0.0,
+                           codebook_weight=0.0, commitment_weight=0.0, zipf_weight=0.0, context_weight=0.0,
+                           mmd_weight=0.0)
+    torch.manual_seed(0)
+    vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=3)
+    out = vq(torch.randn(2, 1, 32, 20, 3), labels=torch.tensor([0, 2]))
+    assert out.losses["recon"] > 0  # still reported
+    assert torch.allclose(out.losses["total"], out.losses["class"])
+    out.losses["total"].backward()
+    assert vq.encoder.temporal[0].weight.grad.abs().sum() > 0 and vq.decoder.net[0].weight.grad is None

@@ -34,7 +34,8 @@ class DataConfig:
 
 @dataclass
 class ProjectionConfig:
-    encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN blocks)
+    encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN backbone, per step)
+    graph_width: int = 32  # gcn encoder: channels of its first layers (doubled twice, as in the baseline)
     input_features: list[str] = field(default_factory=lambda: ["joint"])  # what the encoder reads: joint, bone, motion
     part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
     codebook: str = "hyperbolic"  # hyperbolic | euclidean
@@ -45,6 +46,7 @@ class ProjectionConfig:
     curvature: float = 1.0
     learn_curvature: bool = False
     clip_norm: float | None = None  # optional cap on encoder output norms before the map to the ball
+    recon_weight: float = 1.0  # reconstruction of the clip from its quantized sentence
     codebook_weight: float = 1.0
     commitment_weight: float = 0.25
     mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows

@@ -1,20 +1,24 @@
-"""A stronger stage-1 encoder: the baseline's CTR-GCN blocks (channel-wise topology refinement graph
-convolution + multi-scale temporal convolution), kept per time step instead of pooled over time.
+"""The graph-network encoder: the baseline's CTR-GCN backbone, kept per time step instead of pooled.
 
-x [N, T, V, C] -> z [N, T' * P, D]: the blocks halve time ``log2(temporal_downsample)`` times; the
-joint features are then averaged over the whole body (P = 1) or over each body part
-(``projection.part_tokens``: P = number of parts) and projected to the code width.
+SUGAR's route into an LLM (a CTR-GCN encoder trained for the classes, its unpooled features projected
+into the LLM): the same stage plan as the baseline classifier (``projection.graph_width`` channels,
+doubling twice, time halved twice), so the LLM reads features of the network that classifies the data
+best on its own. x [N, T, V, C] -> z [N, T' * P, D]: after the backbone, time is average-pooled to
+``T' = T / temporal_downsample`` steps and the joints to P tokens (the whole body, or each body part with
+``projection.part_tokens``), each projected to the code width.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from llmar.baseline.ctrgcn import GCNConfig, TCNGCNUnit, graph_subsets
+from llmar.baseline.ctrgcn import GCNConfig, TCNGCNUnit, graph_subsets, stage_plan
 from llmar.config import ProjectionConfig
 from llmar.data.layout import JointLayout
-from llmar.projection.encoders import _num_halvings
+
+GRAPH_DEPTH = 10  # the baseline's ten TCN-GCN layers
 
 
 class GraphEncoder(nn.Module):
@@ -22,21 +26,22 @@ class GraphEncoder(nn.Module):
         super().__init__()
         self.parts = layout.body_parts() if cfg.part_tokens else [list(range(layout.num_joints))]
         self.tokens_per_step = len(self.parts)
+        self.temporal_downsample = cfg.temporal_downsample
         pool = torch.zeros(layout.num_joints, len(self.parts))  # joint -> part averaging matrix
         for i, part in enumerate(self.parts):
             pool[part, i] = 1.0 / len(part)
         self.register_buffer("part_pool", pool, persistent=False)
         self.data_bn = nn.BatchNorm1d(layout.num_joints * in_ch)
         adjacency = torch.from_numpy(graph_subsets(layout, 3))
-        block = GCNConfig()
-        width = max(cfg.hidden_dim // 2, 16)
-        layers = [TCNGCNUnit(in_ch, width, adjacency, 1, block, residual=False)]
-        for _ in range(_num_halvings(cfg.temporal_downsample)):
-            layers.append(TCNGCNUnit(width, width * 2, adjacency, 2, block, residual=True))
-            width *= 2
-        layers.append(TCNGCNUnit(width, width, adjacency, 1, block, residual=True))
+        block = GCNConfig(base_channels=cfg.graph_width, num_stages=GRAPH_DEPTH)
+        layers, cin, stride_left = [], in_ch, cfg.temporal_downsample
+        for i, (cout, stride) in enumerate(stage_plan(GRAPH_DEPTH, cfg.graph_width)):
+            stride = stride if stride_left % (2 * stride) == 0 or stride == 1 else 1  # never below T' steps
+            stride_left //= stride
+            layers.append(TCNGCNUnit(cin, cout, adjacency, stride, block, residual=i > 0))
+            cin = cout
         self.layers = nn.ModuleList(layers)
-        self.out = nn.Linear(width, cfg.code_dim)
+        self.out = nn.Linear(cin, cfg.code_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t, v, c = x.shape
@@ -44,5 +49,8 @@ class GraphEncoder(nn.Module):
         h = h.reshape(n, v, c, t).permute(0, 2, 3, 1)  # [N, C, T, V]
         for layer in self.layers:
             h = layer(h)
+        steps = t // self.temporal_downsample
+        if h.shape[2] != steps:  # the backbone halves time at most twice; pool the rest
+            h = F.adaptive_avg_pool2d(h, (steps, v))
         parts = torch.einsum("nctv,vp->ntpc", h, self.part_pool)  # [N, T', P, C]
         return self.out(parts).reshape(n, -1, self.out.out_features)

@@ -154,10 +154,11 @@ class ActionVQVAE(nn.Module):
             sentence = z if cfg.class_input == "encoder" else quantized
             losses["class"] = F.cross_entropy(self.classifier(sentence, mask), labels,
                                               label_smoothing=cfg.label_smoothing)
-        weights = {"recon": 1.0, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
+        weights = {"recon": cfg.recon_weight, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
                    "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight,
                    "class": cfg.class_weight}
-        losses["total"] = sum(weights[k] * v for k, v in losses.items())
+        # a term weighted zero is still reported, but leaves the graph (no gradient into the decoder then)
+        losses["total"] = sum(weights[k] * v for k, v in losses.items() if weights[k])
         return VQVAEOutput(recon, z, quantized, indices, present, mask, losses)
 
     # -- persistence --------------------------------------------------------------------------
