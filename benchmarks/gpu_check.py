@@ -529,7 +529,7 @@ def measure_size(ctx, cfg, layout, coords, tokenizer, name, shape, r, rate, budg
             yield {"check": "scale.train_step", **common, "batch": b, "tokens_per_sample": length,
                    "trainable_params_m": trainable / 1e6, "build_seconds": build_seconds, "weights_gb": weights_gb,
                    "seconds_per_step_median": seconds, "steps_timed": len(times), "samples_per_s": b / seconds,
-                   "peak_memory_gb": peak_gb(device), "loss": float(loss), "step_tflop": flops / 1e12,
+                   "peak_memory_gb": peak_gb(device), "loss": float(loss.detach()), "step_tflop": flops / 1e12,
                    "achieved_tflops": flops / seconds / 1e12, "matmul_tflops": rate / 1e12,
                    "matmul_share": flops / seconds / rate, "flops_formula": FLOPS_FORMULA}
         except torch.OutOfMemoryError as e:  # batch 32 may not fit where 8 does
