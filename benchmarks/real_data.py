@@ -81,7 +81,7 @@ def data_path(dataset: str) -> Path:
 
 def load_config(dataset: str, model: str, overrides: list[str], derived: bool) -> Config:
     """The config file of (dataset, model), or the recipe ``llmar train DATA`` derives, with ``overrides``."""
-    if derived or dataset in DERIVED_ONLY:
+    if derived:
         cfg, _ = derive_config(data_path(dataset), model="llmar" if model == "paper" else model)
         return apply_overrides(cfg, overrides)
     return Config.load(REPO / CONFIGS[(dataset, model)], overrides)
@@ -112,6 +112,7 @@ def reuse_stage1(cfg: Config, source: Path) -> None:
 
 def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict,
             stage1_from: str | None = None, derived: bool = False) -> dict:
+    derived = derived or dataset in DERIVED_ONLY
     cfg = load_config(dataset, model, overrides + [f"train.seed={seed}"], derived)
     cfg.model = "llmar" if model == "paper" else model
     if not Path(cfg.data.path).is_absolute():
@@ -119,7 +120,7 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     cfg.output_dir = str(run_dir(dataset, tag, seed))
     start = time.time()
     row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
-           "recipe": "derived" if derived or dataset in DERIVED_ONLY else "config file", **extra}
+           "recipe": "derived" if derived else "config file", **extra}
     if stage1_from:  # train_seconds then counts stage 2 only
         reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
         row["stage1_from"] = stage1_from

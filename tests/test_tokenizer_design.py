@@ -190,6 +190,9 @@ def test_graph_encoder_keeps_one_vector_per_step_and_part(downsample):
     vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=3).eval()
     z, mask = vq.encode(torch.randn(2, 1, 32, 20, 3))
     assert z.shape == (2, 1, (32 // downsample) * 5, 8) and mask.all()
+    # the backbone itself halves time as far as T' allows (at most twice); pooling does only the rest
+    halvings = sum(layer.tcn.branches[-1][0].stride[0] == 2 for layer in vq.encoder.layers)
+    assert halvings == min(2, downsample.bit_length() - 1)
 
 
 def test_class_only_objective_leaves_out_what_is_weighted_zero():

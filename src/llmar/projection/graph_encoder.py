@@ -36,7 +36,7 @@ class GraphEncoder(nn.Module):
         block = GCNConfig(base_channels=cfg.graph_width, num_stages=GRAPH_DEPTH)
         layers, cin, stride_left = [], in_ch, cfg.temporal_downsample
         for i, (cout, stride) in enumerate(stage_plan(GRAPH_DEPTH, cfg.graph_width)):
-            stride = stride if stride_left % (2 * stride) == 0 or stride == 1 else 1  # never below T' steps
+            stride = stride if stride_left % stride == 0 else 1  # halve only while T' steps are left to reach
             stride_left //= stride
             layers.append(TCNGCNUnit(cin, cout, adjacency, stride, block, residual=i > 0))
             cin = cout
