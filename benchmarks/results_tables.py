@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print("out of date (run python benchmarks/results_tables.py): " + ", ".join(stale), file=sys.stderr)
         return 1
-    print(("up to date" if args.check else "rewrote " + (", ".join(stale) or "nothing")))
+    print("up to date" if args.check else "rewrote " + (", ".join(stale) or "nothing"))
     return 0
 
 

@@ -14,21 +14,21 @@ import yaml
 @dataclass
 class DataConfig:
     kind: str = "synthetic"  # synthetic | npz | ctrgcn_npz | pyskl | ntu_raw | nw_ucla | florence3d | coco_json | openpose | mediapipe | auto
-    path: str | None = None
-    train_split: list[str] = field(default_factory=lambda: ["train"])
-    test_split: list[str] = field(default_factory=lambda: ["test"])
+    path: str | None = None  # file or folder of the data (None for synthetic); relative paths from the working directory
+    train_split: list[str] = field(default_factory=lambda: ["train"])  # split tags trained on (e.g. [train], or Florence's actor tags)
+    test_split: list[str] = field(default_factory=lambda: ["test"])  # split tags evaluated on
     holdout_fraction: float = 0.0  # > 0: ignore the split tags; hold out this class-stratified share as test
     unseen_classes: list[str] = field(default_factory=list)  # zero-shot: never trained on; the test is these alone
     class_descriptions: str | None = None  # YAML of "class name: description" lines, or a packaged set (nw_ucla)
     num_frames: int = 64  # valid frames are resampled to this length
-    max_bodies: int = 2
-    center: bool = True
-    align_view: bool = False
+    max_bodies: int = 2  # bodies kept per clip (loaders order them by activity); fewer are zero-padded
+    center: bool = True  # subtract the centre joint (pelvis / spine base) of the first valid frame
+    align_view: bool = False  # 3D: rotate each clip to a canonical body frame (hips, spine); needs those joints
     normalize_scale: bool = True  # divide by the mean bone length so units and body size drop out
     crop_ratio: list[float] = field(default_factory=lambda: [0.8, 1.0])  # training: random temporal crop
     rotation_deg: float = 15.0  # training: random rotation about each axis (in-plane for 2D)
     scale_range: list[float] = field(default_factory=lambda: [1.0, 1.0])  # training: random scale factor; [1, 1] off
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader worker processes (0: load in the main process)
     options: dict[str, Any] = field(default_factory=dict)  # passed to the loader (e.g. synthetic seed)
 
 
@@ -39,31 +39,31 @@ class ProjectionConfig:
     input_features: list[str] = field(default_factory=lambda: ["joint"])  # what the encoder reads: joint, bone, motion
     part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
     codebook: str = "hyperbolic"  # hyperbolic | euclidean
-    num_codes: int = 512
-    code_dim: int = 64
-    hidden_dim: int = 128
+    num_codes: int = 512  # codebook size K: the number of action tokens added to the LLM's vocabulary
+    code_dim: int = 64  # width of a code vector (and of the encoder output the codes quantize)
+    hidden_dim: int = 128  # channels inside the conv encoder, decoder and class head
     temporal_downsample: int = 4  # 64 frames -> 16 tokens per body
-    curvature: float = 1.0
-    learn_curvature: bool = False
+    curvature: float = 1.0  # hyperbolic codebook: curvature c of the Poincare ball
+    learn_curvature: bool = False  # hyperbolic codebook: learn c (softplus of a parameter initialised at curvature)
     clip_norm: float | None = None  # optional cap on encoder output norms before the map to the ball
     recon_weight: float = 1.0  # reconstruction of the clip from its quantized sentence
-    codebook_weight: float = 1.0
-    commitment_weight: float = 0.25
+    codebook_weight: float = 1.0  # codebook loss (codes pulled to the encoder outputs)
+    commitment_weight: float = 0.25  # commitment loss (encoder outputs pulled to their codes)
     mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows
-    zipf_weight: float = 0.05
-    zipf_exponent: float = 1.0
-    context_weight: float = 0.05
-    assignment_temperature: float = 1.0
+    zipf_weight: float = 0.05  # Zipf prior: KL from a power law to the batch's token frequencies by rank
+    zipf_exponent: float = 1.0  # Zipf prior: exponent s of the target frequencies r^-s
+    context_weight: float = 0.05  # context-sensitivity prior: raises the mutual information of neighbouring tokens
+    assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
     class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
     class_input: str = "quantized"  # what the class head reads: quantized (the tokens) | encoder (the vectors)
     llm_map: str = "linear"  # code/vector -> LLM width: linear | mlp (linear + a residual MLP that starts at zero)
-    label_smoothing: float = 0.1
-    dead_code_threshold: float = 1e-3
-    epochs: int = 30
+    label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
+    dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
+    epochs: int = 30  # stage-1 epochs (see min_steps)
     min_steps: int = 0  # at least this many stage-1 steps, however few epochs that takes on a small set
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 0.0
+    batch_size: int = 32  # stage-1 clips per batch (per process)
+    lr: float = 2e-3  # stage-1 learning rate (AdamW)
+    weight_decay: float = 0.0  # stage-1 AdamW weight decay
     grad_clip: float | None = None  # max gradient norm in stage 1 (None: off); 1.0 in the real-data configs
 
 
@@ -76,51 +76,51 @@ class LLMConfig:
     sentence_order: str = "time"  # with part tokens: time (every part of a step, step by step) | part (each part's steps in turn)
     summary_tokens: bool = False  # append each body part's mean vector over the clip after the sentence (P more tokens)
     finetune: str = "lora"  # lora | full | none
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lora_r: int = 16  # LoRA rank
+    lora_alpha: int = 32  # LoRA scaling alpha (the update is scaled by alpha / r)
+    lora_dropout: float = 0.05  # dropout on the LoRA input (0 in the real-data configs: its masks cost 12 % of a CPU step)
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])  # module names of the LLM that get LoRA adapters
     prompt: str = "Skeleton motion: {sentence}\nWhat action is the person doing?\nAnswer:"  # may list {choices}
-    answer_prefix: str = " "
+    answer_prefix: str = " "  # text between the prompt and the answer (a space, so names start as whole words)
     answer_template: str = "{name}"  # what the LLM answers and is scored on; "{name}: {description}" adds context
     choice_template: str = "{name}"  # one candidate in the prompt's {choices} list (SUGAR's "choose from")
 
 
 @dataclass
 class TrainConfig:
-    seed: int = 0
+    seed: int = 0  # seed of the whole run (stage 1, stage 2 unless stage2_seed, the baseline)
     stage2_seed: int | None = None  # LLM-AR: stage 2's own seed (LoRA init, order, augmentation); None: train.seed
-    epochs: int = 3
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr: float = 2e-4
-    projection_lr: float = 1e-3
+    epochs: int = 3  # stage-2 epochs (see min_steps)
+    batch_size: int = 8  # stage-2 clips per batch (per process)
+    grad_accum: int = 1  # batches accumulated per optimizer step
+    lr: float = 2e-4  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
+    projection_lr: float = 1e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
     tokenizer_lr: float | None = None  # set: the LM loss trains the stage-1 encoder too (straight-through)
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0  # stage-2 AdamW weight decay
+    warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
     max_steps: int | None = None  # cap on optimizer steps (for quick runs)
-    eval_batch_size: int = 16
+    eval_batch_size: int = 16  # clips per batch in evaluation and predict
     eval_top_k: int | None = 5  # exact top-k by trie search (top-1/top-5 need no more); None: score every name
     checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)
-    log_every: int = 10
+    log_every: int = 10  # optimizer steps between log lines (logs.jsonl, TensorBoard)
     mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate; bf16 also works on CPU)
-    max_train_samples: int | None = None
-    max_test_samples: int | None = None
+    max_train_samples: int | None = None  # use at most this many training clips (quick runs; None: all)
+    max_test_samples: int | None = None  # evaluate at most this many test clips (quick runs; None: all)
 
 
 @dataclass
 class GCNTrainConfig:
-    base_channels: int = 64
-    num_stages: int = 10
-    dropout: float = 0.0
-    epochs: int = 30
+    base_channels: int = 64  # graph network: channels of its first layers (doubled twice)
+    num_stages: int = 10  # graph network: number of graph-conv + temporal-conv layers
+    dropout: float = 0.0  # graph network: dropout before the classifier
+    epochs: int = 30  # graph network epochs (see min_steps)
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
-    batch_size: int = 16
+    batch_size: int = 16  # graph network clips per batch (per process)
     lr: float = 0.05  # SGD with nesterov momentum, cosine decay, as the field does
-    weight_decay: float = 4e-4
-    warmup_ratio: float = 0.1
-    label_smoothing: float = 0.0
+    weight_decay: float = 4e-4  # graph network SGD weight decay
+    warmup_ratio: float = 0.1  # share of the graph network's steps spent warming the learning rate up
+    label_smoothing: float = 0.0  # graph network: label smoothing of its cross-entropy
     text_model: str | None = None  # gcn_text: a sentence-encoder directory (None: the packaged all-MiniLM-L6-v2)
     class_text: str = "{name}"  # gcn_text: the sentence embedded per class ({description} adds the description)
 
@@ -128,7 +128,7 @@ class GCNTrainConfig:
 @dataclass
 class Config:
     model: str = "llmar"  # llmar | gcn | gcn_text (the graph baseline scoring class-name text embeddings)
-    output_dir: str = "runs/demo"
+    output_dir: str = "runs/demo"  # the run directory: checkpoints, stage1/, adapter/, metrics.json, eval/
     data: DataConfig = field(default_factory=DataConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
