@@ -148,7 +148,7 @@ def summarise(rows: list[dict]) -> str:
     rows = [r for r in rows if r.get("top1") is not None]
     for r in rows:
         # folds of one model are one group (mean over folds); otherwise one group per variant and budget
-        # (the session-2 ablation rows share their names with the full-budget ones)
+        # (the quarter-budget ablation rows of the paper's formulation share their names with the full-budget ones)
         variant = r["variant"].rsplit(" fold ", 1)[0] if "fold" in r else r["variant"]
         groups.setdefault((r["model"], variant, r.get("config", {}).get("train", {}).get("epochs")), []).append(r)
     names = [(model, variant) for model, variant, _ in groups]

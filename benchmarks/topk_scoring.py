@@ -8,7 +8,7 @@ through the trie's rows (`--all-scores`, the search's exact reference), and the 
 default of `llmar eval` and `llmar predict`). Each method is timed after one warm-up batch. Reports samples/s,
 the share of this machine's bf16 matrix-product rate the search reaches, the name tokens it fed
 against one row per name, and checks that the search's top-1, top-5 and their scores are identical to
-full scoring on every clip. (The session-3 path computed in other batch shapes, so its bf16 scores
+full scoring on every clip. (The original one-row-per-name path computed in other batch shapes, so its bf16 scores
 differ by up to ~0.8 on unlikely names; its top-1 agreement is reported too.)
 The label sets: the run's own names (NW-UCLA: 10), UTD-MHAD's 27, NTU-60 and NTU-120 (published lists).
 """

@@ -42,7 +42,7 @@ DATASETS = {
                    "overrides": [f"data.train_split=[{','.join(ACTORS)}]", f"data.test_split=[{','.join(ACTORS)}]"]},
 }
 PROMPT_WITH_CHOICES = '"Skeleton motion: {sentence}\\nChoose from: {choices}.\\nWhat action is the person doing?\\nAnswer:"'
-# The switches issue 14 asks to measure, as overrides of the default recipe ({dataset} is filled in).
+# The zero-shot switches measured, as overrides of the default recipe ({dataset} is filled in).
 SWITCHES = {
     "default": [],
     "choices": [f"llm.prompt={PROMPT_WITH_CHOICES}"],

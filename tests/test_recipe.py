@@ -130,7 +130,7 @@ def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir,
 
 @pytest.mark.parametrize("folder", ["nw_ucla", "florence3d", "ntu_samples/raw_skeletons"])
 def test_train_without_a_config_on_each_shared_raw_folder(folder, tmp_path, capsys, tiny_llm_dir, monkeypatch):
-    """Issue 13's promise on the real raw folders: `llmar train FOLDER` derives a recipe (view aligned: every
+    """The no-config promise on the real raw folders: `llmar train FOLDER` derives a recipe (view aligned: every
     one of these layouts has hips and a spine), trains and evaluates; brief budgets, tiny LLM."""
     data = shared_data(*folder.split("/"))
     monkeypatch.chdir(tmp_path)
