@@ -25,7 +25,7 @@ from llmar.llm.loading import load_llm
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
-from llmar.training.runner import make_accelerator, run_stage1
+from llmar.training.runner import make_accelerator, run_stage1, stage_data
 from llmar.training.stage1 import embedding_sample
 from llmar.utils import seed_everything
 
@@ -101,8 +101,9 @@ def main() -> None:
         del llm
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
-        vqvae = run_stage1(cfg, ds, train_idx, embeddings, width, make_accelerator(cfg), RunLogger(out, True),
-                           out / "stage1")
+        accelerator = make_accelerator(cfg)
+        vqvae = run_stage1(cfg, ds, stage_data(ds, train_idx, cfg, accelerator), embeddings, width, accelerator,
+                           RunLogger(out, True), out / "stage1")
     stage1_seconds = time.time() - start
     vqvae.eval()
     torch.manual_seed(cfg.train.seed)

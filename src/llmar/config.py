@@ -100,6 +100,10 @@ class TrainConfig:
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
     max_steps: int | None = None  # cap on optimizer steps (for quick runs)
+    budget: str = "fixed"  # fixed: the epochs and step floors above | validation: each stage ends when a part held out of the training split stops improving
+    validation_share: float = 0.2  # budget validation: share of training subjects (without subject tags: of each class's clips) held out
+    validation_patience: int = 5  # budget validation: evaluations without improvement before the learning rate decays
+    validation_weights: str = "best"  # budget validation: best (keep the best-validation weights) | retrain (replay the schedule on every training clip)
     eval_batch_size: int = 16  # clips per batch in evaluation and predict
     eval_top_k: int | None = 5  # exact top-k by trie search (top-1/top-5 need no more); None: score every name
     checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 
@@ -81,6 +82,40 @@ def holdout_split(y: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.nda
     return np.setdiff1d(np.arange(len(y)), test), test
 
 
+# subject tags in sample names: NTU's P###, and s# or S# between underscores (NW-UCLA a01_s01_e00_v01, UTD-MHAD
+# a10_s1_t1, Florence 3D a01_s1_id1, the built-in set S001_A01_R01)
+_SUBJECT_PATTERNS = (re.compile(r"P(\d{3})"), re.compile(r"(?:^|_)[sS](\d+)(?:_|$)"))
+
+
+def subject_tags(names: np.ndarray) -> np.ndarray | None:
+    """Each sample's subject, read from its name by the first pattern that matches every name; None if none does."""
+    for pattern in _SUBJECT_PATTERNS:
+        found = [pattern.search(str(n)) for n in names]
+        if all(found):
+            return np.array([m.group(1).lstrip("0") or "0" for m in found])
+    return None
+
+
+def validation_split(ds: SkeletonDataset, train: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """(fit, validation, how) carved from the training indices: whole subjects when names carry subject tags
+    (at least three of them, and every class keeps clips to fit), else ``share`` of each class's clips. The
+    draw is fixed (seed 0), not the training seed: every run of a recipe validates on the same clips."""
+    if not 0 < share < 1:
+        raise ValueError(f"train.validation_share must be in (0, 1), got {share}")
+    rng = np.random.default_rng(0)
+    subjects = subject_tags(ds.names[train])
+    if subjects is not None and len(set(subjects)) >= 3:
+        order = rng.permutation(sorted(set(subjects.tolist()), key=lambda t: int(t) if t.isdigit() else t))
+        held = order[: max(1, round(share * len(order)))]
+        val_mask = np.isin(subjects, held)
+        if set(ds.y[train[~val_mask]].tolist()) == set(ds.y[train].tolist()):
+            return (train[~val_mask], train[val_mask],
+                    f"{len(held)} of {len(order)} training subjects ({', '.join(sorted(held.tolist()))}; "
+                    f"{val_mask.sum()} clips)")
+    fit, val = holdout_split(ds.y[train], share)
+    return train[fit], train[val], f"{100 * share:.0f} % of each class's clips ({len(val)} clips)"
+
+
 def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int) -> np.ndarray:
     """A class-balanced subset of at most ``limit`` samples (for quick runs and tests)."""
     rng = np.random.default_rng(seed)
@@ -96,4 +131,4 @@ def _stratified_head(ds: SkeletonDataset, idx: np.ndarray, limit: int, seed: int
     return np.sort(chosen)
 
 
-__all__ = ["load_data", "split_indices", "seen_classes", "seen_mask", "unseen_class_names"]
+__all__ = ["load_data", "split_indices", "validation_split", "subject_tags", "seen_classes", "seen_mask", "unseen_class_names"]

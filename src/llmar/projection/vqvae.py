@@ -50,6 +50,7 @@ class VQVAEOutput:
     probs: torch.Tensor  # [n_present_bodies, T', K] soft assignments (for the priors)
     body_mask: torch.Tensor  # [B, M]
     losses: dict[str, torch.Tensor]
+    class_logits: torch.Tensor | None = None  # [B, K] from the class head, when it has one and labels are given
 
 
 class ActionVQVAE(nn.Module):
@@ -150,16 +151,16 @@ class ActionVQVAE(nn.Module):
             losses["context"] = context_sensitivity_loss(present)
         if cfg.mmd_weight > 0 and llm_embeddings is not None:
             losses["mmd"] = mmd_rbf(self.code_embeddings(), llm_embeddings)
+        logits = None
         if self.classifier is not None and labels is not None:
-            sentence = z if cfg.class_input == "encoder" else quantized
-            losses["class"] = F.cross_entropy(self.classifier(sentence, mask), labels,
-                                              label_smoothing=cfg.label_smoothing)
+            logits = self.classifier(z if cfg.class_input == "encoder" else quantized, mask)
+            losses["class"] = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
         weights = {"recon": cfg.recon_weight, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
                    "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight,
                    "class": cfg.class_weight}
         # a term weighted zero is still reported, but leaves the graph (no gradient into the decoder then)
         losses["total"] = sum(weights[k] * v for k, v in losses.items() if weights[k])
-        return VQVAEOutput(recon, z, quantized, indices, present, mask, losses)
+        return VQVAEOutput(recon, z, quantized, indices, present, mask, losses, logits)
 
     # -- persistence --------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:

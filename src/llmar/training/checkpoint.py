@@ -43,18 +43,20 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(directory: Path, model, optimizer, scheduler, progress: dict, keep: int = 2,
-                    rng: list[dict] | None = None, buffers: bool = False) -> Path:
+                    rng: list[dict] | None = None, buffers: bool = False,
+                    best: dict[str, torch.Tensor] | None = None) -> Path:
     """Write ``directory/step_{N}`` atomically and keep only the newest ``keep`` checkpoints.
 
     ``rng`` holds the random state of every process (default: this one's): their dropout streams
-    drift apart as their batches differ in shape."""
+    drift apart as their batches differ in shape. ``best``: the best-validation weights so far."""
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"step_{progress['step']:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp_", dir=directory))
     try:
         torch.save(
             {"model": trainable_state(model, buffers), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng or [rng_state()]},
+             "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng or [rng_state()],
+             "best": None if best is None else {k: v.detach().cpu() for k, v in best.items()}},
             tmp / "state.pt",
         )
         atomic_save_json(progress, tmp / "progress.json")
@@ -76,7 +78,8 @@ def latest_checkpoint(directory: Path) -> Path | None:
 
 def load_checkpoint(path: Path, model, optimizer, scheduler, rank: int = 0) -> dict:
     """Restore a checkpoint into ``model``/``optimizer``/``scheduler`` and process ``rank``'s random state;
-    returns its progress ``{"step", "epoch", "batch"}``."""
+    returns its progress ``{"step", "epoch", "batch"}`` (and, under validation, the schedule, the tracker and
+    the best weights under ``"best"``)."""
     import json
 
     state = torch.load(path / "state.pt", map_location="cpu", weights_only=False)
@@ -88,4 +91,7 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, rank: int = 0) -> d
         scheduler.load_state_dict(state["scheduler"])
     rngs = state["rng"]
     set_rng_state(rngs[rank] if rank < len(rngs) else rngs[0])  # more processes than saved: rank 0's
-    return json.loads((path / "progress.json").read_text())
+    progress = json.loads((path / "progress.json").read_text())
+    if state.get("best") is not None:
+        progress["best"] = state["best"]
+    return progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -13,7 +14,7 @@ import torch
 from accelerate import Accelerator
 
 from llmar.config import Config
-from llmar.data.selection import seen_classes, seen_mask
+from llmar.data.selection import seen_classes, seen_mask, validation_split
 from llmar.evaluation.metrics import classification_metrics, unseen_only_metrics, zero_shot_metrics
 from llmar.evaluation.report import plot_loss_curves, write_report
 from llmar.training.data import load_data, make_loader, split_indices
@@ -78,17 +79,18 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     from llmar.llm.pretrained import build_recognizer, save_recognizer
     from llmar.projection.vqvae import ActionVQVAE
     from llmar.training.stage1 import embedding_sample
-    from llmar.training.stage2 import attach_finetuning, set_trainable, train_recognizer
+    from llmar.training.stage2 import attach_finetuning, score_loader, set_trainable, train_recognizer
 
     llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype, attention=cfg.llm.attention)
     embeddings = embedding_sample(llm, tokenizer, seed=cfg.train.seed)
     stage1_dir = run_dir / "stage1"
+    data = stage_data(ds, train_idx, cfg, accelerator)
     if resume and (stage1_dir / "model.safetensors").exists() and (stage1_dir / "config.json").exists():
         vqvae = ActionVQVAE.from_pretrained(stage1_dir)
         accelerator.print(f"stage 1 already done: loaded {stage1_dir}")
     else:
         width = llm.get_input_embeddings().embedding_dim
-        vqvae = run_stage1(cfg, ds, train_idx, embeddings, width, accelerator, logger, stage1_dir)
+        vqvae = run_stage1(cfg, ds, data, embeddings, width, accelerator, logger, stage1_dir)
     vqvae.eval()
     # stage 2 starts from the same random state (LoRA init, dropout) whether stage 1 ran or was loaded
     stage2_seed = cfg.train.seed if cfg.train.stage2_seed is None else cfg.train.stage2_seed
@@ -98,35 +100,87 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
     set_trainable(model, cfg.train.tokenizer_lr)
-    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.train.batch_size, seed=stage2_seed)
-    result = train_recognizer(model, loader, cfg, accelerator, run_dir, logger, resume=resume)
+
+    def loader_for(indices):
+        return make_loader(ds, indices, cfg, train=True, batch_size=cfg.train.batch_size, seed=stage2_seed)
+
+    def evaluate(m, indices):
+        loader = make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size)
+        scores, labels, _ = score_loader(m, loader, accelerator, top_k=1)
+        with torch.no_grad():
+            loss = np.mean([float(m(b["x"].to(accelerator.device), b["y"].to(accelerator.device))) for b in loader])
+        return float((scores.argmax(1) == labels).mean()), float(loss)
+
+    result = train_recognizer(model, loader_for, data, cfg, accelerator, run_dir, logger, resume=resume,
+                              evaluate=evaluate)
     model = accelerator.unwrap_model(model)
     if accelerator.is_main_process:
         save_recognizer(run_dir, cfg, model, ds.layout)
     accelerator.wait_for_everyone()
     metrics = evaluate_model(model, ds, test_idx, cfg, accelerator)
     metrics.update({"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]})
+    if "validation" in result:
+        budget_file = stage1_dir / "budget.json"
+        metrics["budget"] = {"stage1": json.loads(budget_file.read_text()) if budget_file.exists() else None,
+                             "stage2": result["validation"]}
     return metrics
 
 
-def run_stage1(cfg: Config, ds, train_idx, embeddings, llm_width: int, accelerator, logger, stage1_dir: Path):
-    """Stage 1 of a run: train the action VQ-VAE, write ``stage1_dir`` (weights + diagnostics) on rank 0, and
-    return it reloaded from there, so that every process continues from identical weights."""
+def run_stage1(cfg: Config, ds, data, embeddings, llm_width: int, accelerator, logger, stage1_dir: Path):
+    """Stage 1 of a run: train the action VQ-VAE on ``data`` (a StageData), write ``stage1_dir`` (weights +
+    diagnostics) on rank 0, and return it reloaded from there, so that every process continues from identical
+    weights, with the validation summary when the budget followed one."""
     from llmar.projection.vqvae import ActionVQVAE
-    from llmar.training.stage1 import collect_tokens, projection_diagnostics, train_projection
+    from llmar.training.stage1 import (
+        collect_tokens,
+        projection_diagnostics,
+        stage1_epochs,
+        train_projection,
+        validation_metrics,
+    )
+    from llmar.training.validation import MAX_BUDGET_FACTOR, Validation, describe, restore, trainable_copy
 
     # seeded here, not only at the start of the run: loading the LLM draws from the global RNG (module
     # init before its weights arrive), and stage 1 must not depend on what ran before it
     seed_everything(cfg.train.seed)
-    train_loader = make_loader(ds, train_idx, cfg, train=True, batch_size=cfg.projection.batch_size)
-    vqvae = ActionVQVAE(cfg.projection, ds.layout, ds.num_coords, llm_width, len(ds.classes))
-    train_projection(vqvae, train_loader, embeddings, accelerator, logger, seed=cfg.train.seed)
+    p = cfg.projection
+
+    def loader_for(indices):
+        return make_loader(ds, indices, cfg, train=True, batch_size=p.batch_size)
+
+    vqvae = ActionVQVAE(p, ds.layout, ds.num_coords, llm_width, len(ds.classes))
+    summary = None
+    if data.validation is None:
+        train_projection(vqvae, loader_for(data.train), embeddings, accelerator, logger, seed=cfg.train.seed)
+    else:
+        initial = trainable_copy(vqvae)
+        fit_loader, full_batches = loader_for(data.fit), len(loader_for(data.train))
+        val_loader = make_loader(ds, data.validation, cfg, train=False, batch_size=p.batch_size)
+        plan = Validation(lambda m: validation_metrics(m, val_loader, accelerator.device), every=len(fit_loader),
+                          patience=cfg.train.validation_patience,
+                          max_steps=MAX_BUDGET_FACTOR * stage1_epochs(p, full_batches) * full_batches)
+        result = train_projection(vqvae, fit_loader, embeddings, accelerator, logger, seed=cfg.train.seed,
+                                  validation=plan)
+        schedule, tracker = result["schedule"], result["tracker"]
+        if cfg.train.validation_weights == "retrain":
+            restore(accelerator.unwrap_model(vqvae), initial)
+            seed_everything(cfg.train.seed)
+            schedule = schedule.scaled(len(data.train) / len(data.fit))
+            train_projection(vqvae, loader_for(data.train), embeddings, accelerator, logger, seed=cfg.train.seed,
+                             replay=schedule)
+        summary = {"how": data.how, "best_step": tracker.best_step, "best_accuracy": tracker.best_accuracy,
+                   "stable_end": schedule.stable_end, "decay_steps": schedule.decay_steps, "history": tracker.history,
+                   "weights": cfg.train.validation_weights,
+                   "summary": describe("stage 1", tracker, schedule, cfg.train.validation_weights)}
+        accelerator.print(summary["summary"])
     vqvae = accelerator.unwrap_model(vqvae)
     if accelerator.is_main_process:
-        plain = make_loader(ds, train_idx, cfg, train=False, batch_size=cfg.projection.batch_size)
+        plain = make_loader(ds, data.train, cfg, train=False, batch_size=p.batch_size)
         tokens, recon = collect_tokens(vqvae, plain, accelerator.device)
         diag = projection_diagnostics(vqvae, tokens, recon, embeddings, stage1_dir)
         logger.log("stage1_diagnostics", 0, **{k: v for k, v in diag.items() if isinstance(v, (int, float))})
+        if summary is not None:
+            atomic_save_json(summary, stage1_dir / "budget.json")
         vqvae.save_pretrained(stage1_dir)  # after diagnostics: its presence marks stage 1 as finished
     accelerator.wait_for_everyone()
     return ActionVQVAE.from_pretrained(stage1_dir)
@@ -203,15 +257,21 @@ def _conse_metrics(seen_scores, labels, ds, cfg: Config) -> dict:
 def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resume=False) -> dict:
     """The graph baseline through the same trainer as stage 2 (SGD with Nesterov momentum, warm-up and
     cosine decay, label smoothing, checkpoints and resume)."""
-    from llmar.training.trainer import LoopConfig, batches_per_process, budget, fit
+    from llmar.training.trainer import LoopConfig, batches_per_process, budget, train_stage
     from llmar.utils import atomic_save_safetensors
 
     g = cfg.gcn
     seed_everything(cfg.train.seed)
     model = build_gcn(cfg, ds)
-    loader = make_loader(ds, train_idx, cfg, train=True, batch_size=g.batch_size)
-    opt = torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
-    steps = budget(batches_per_process(loader, accelerator), g.epochs, g.min_steps, cfg.train.max_steps)
+    data = stage_data(ds, train_idx, cfg, accelerator)
+
+    def loader_for(indices):
+        return make_loader(ds, indices, cfg, train=True, batch_size=g.batch_size)
+
+    def make_optimizer():
+        return torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
+
+    steps = budget(batches_per_process(loader_for(train_idx), accelerator), g.epochs, g.min_steps, cfg.train.max_steps)
     loop = LoopConfig(stage="gcn", steps=steps, warmup_ratio=g.warmup_ratio, log_every=cfg.train.log_every,
                       checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
 
@@ -221,26 +281,58 @@ def _train_gcn(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, resum
     def loss_fn(m, batch):
         return torch.nn.functional.cross_entropy(m(batch["x"]), renumber[batch["y"]], label_smoothing=g.label_smoothing)
 
-    fit(model, loss_fn, loader, opt, loop, accelerator, run_dir, logger, resume=resume)
+    def evaluate(m, indices):
+        scores, labels = classifier_scores(m, ds, indices, cfg, accelerator)
+        seen = renumber[torch.as_tensor(labels, device=renumber.device)].cpu()
+        logits = torch.as_tensor(scores)[:, torch.tensor(seen_mask(ds.classes, cfg))]
+        return float((logits.argmax(1) == seen).float().mean()), float(torch.nn.functional.cross_entropy(logits, seen))
+
+    result = train_stage(model, loss_fn, make_optimizer, loader_for, loop, data, evaluate=evaluate, train_cfg=cfg.train,
+                         accelerator=accelerator, run_dir=run_dir, logger=logger, resume=resume)
     model = accelerator.unwrap_model(model)
     if accelerator.is_main_process:
         atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                                 run_dir / "gcn" / "model.safetensors")
-    return evaluate_classifier(model, ds, test_idx, cfg, accelerator)
+    metrics = evaluate_classifier(model, ds, test_idx, cfg, accelerator)
+    if "validation" in result:
+        metrics["budget"] = {"gcn": result["validation"]}
+    return metrics
+
+
+def stage_data(ds, train_idx, cfg: Config, accelerator):
+    """The run's training clips, and under ``train.budget: validation`` the validation part carved from them."""
+    from llmar.training.trainer import StageData
+
+    if cfg.train.budget == "fixed":
+        return StageData(train_idx)
+    if cfg.train.budget != "validation":
+        raise ValueError(f"train.budget must be 'fixed' or 'validation', got {cfg.train.budget!r}")
+    if cfg.train.validation_weights not in ("best", "retrain"):
+        raise ValueError(f"train.validation_weights must be 'best' or 'retrain', got {cfg.train.validation_weights!r}")
+    fit_idx, val_idx, how = validation_split(ds, train_idx, cfg.train.validation_share)
+    accelerator.print(f"budget: validation on {how}, the rest ({len(fit_idx)} clips) to fit")
+    return StageData(train_idx, fit_idx, val_idx, how)
 
 
 @torch.no_grad()
-def evaluate_classifier(model, ds, test_idx, cfg, accelerator) -> dict:
+def classifier_scores(model, ds, indices, cfg, accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities [N, K] and labels [N] of a classifier over ``indices`` (each clip once)."""
+    was_training = model.training
     model.eval()
-    loader = accelerator.prepare(make_loader(ds, test_idx, cfg, train=False, batch_size=cfg.train.eval_batch_size))
-    start = time.time()
+    loader = accelerator.prepare(make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size))
     scores, labels = [], []
     for batch in loader:
         s, y = accelerator.gather_for_metrics((model(batch["x"]).log_softmax(-1), batch["y"]))
         scores.append(s.cpu())
         labels.append(y.cpu())
+    model.train(was_training)
+    return torch.cat(scores).numpy(), torch.cat(labels).numpy()
+
+
+def evaluate_classifier(model, ds, test_idx, cfg, accelerator) -> dict:
+    start = time.time()
+    scores, labels = classifier_scores(model, ds, test_idx, cfg, accelerator)
     seconds = time.time() - start
-    scores, labels = torch.cat(scores).numpy(), torch.cat(labels).numpy()
     metrics = classification_metrics(scores, labels, ds.classes)
     if cfg.data.unseen_classes:
         metrics.update(zero_shot_metrics(scores, labels, ds.classes, cfg.data.unseen_classes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -12,6 +13,14 @@ from llmar.projection.diagnostics import projection_diagnostics
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.data import set_epoch
 from llmar.training.logging import warn_if_still_falling
+from llmar.training.validation import (
+    DECAY_SHARE,
+    PlateauSchedule,
+    Validation,
+    ValidationTracker,
+    restore,
+    trainable_copy,
+)
 
 
 def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.Tensor:
@@ -42,14 +51,29 @@ def stage1_epochs(cfg, batches_per_epoch: int) -> int:
     return max(cfg.epochs, math.ceil(cfg.min_steps / max(batches_per_epoch, 1)))
 
 
-def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0) -> None:
+def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accelerator, logger, seed: int = 0,
+                     validation: Validation | None = None, replay: PlateauSchedule | None = None) -> dict:
+    """Stage 1 for ``projection.epochs`` passes (at least ``projection.min_steps`` steps) under a cosine decay; or,
+    with ``validation`` (evaluated at the end of every pass), warm-up, the full rate until validation stops
+    improving, a decay, and the best-validation weights restored (training/validation.py); or ``replay``, such
+    a schedule as decided. Returns the steps, and the schedule and tracker under validation."""
     cfg = vqvae.cfg
     if vqvae.to_llm_residual is not None:  # stage-2 capacity: stage 1 aligns the linear map alone
         vqvae.to_llm_residual.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in vqvae.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    epochs = stage1_epochs(cfg, len(loader))
-    total = epochs * len(loader)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1))))
+    fixed = stage1_epochs(cfg, len(loader)) * len(loader)
+    plateau = replay or (PlateauSchedule(max(1, int(0.05 * fixed))) if validation else None)
+    tracker, best = (ValidationTracker(validation.patience) if validation else None), None
+
+    def horizon() -> int:
+        if plateau is None:
+            return fixed
+        return plateau.total or validation.max_steps + math.ceil(DECAY_SHARE * validation.max_steps)
+
+    def cosine(s: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(s, fixed) / max(fixed, 1)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, plateau or cosine)
     model, opt, loader_p, sched = accelerator.prepare(vqvae, opt, loader, sched)
     g = torch.Generator().manual_seed(seed)
     embeddings = embeddings.to(accelerator.device)
@@ -62,9 +86,11 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
         codebook.reset_dead_codes(z[mask].flatten(0, 1))
         sync_codebook(codebook, accelerator)
     step = 0
-    bar = tqdm(total=total, desc="stage 1: action VQ-VAE", disable=not accelerator.is_main_process, unit="step")
+    bar = tqdm(total=horizon(), desc="stage 1: action VQ-VAE", disable=not accelerator.is_main_process, unit="step")
     losses: list[float] = []
-    for epoch in range(epochs):
+    for epoch in itertools.count():
+        if step >= horizon():
+            break
         set_epoch(loader_p, epoch)
         model.train()
         last_z = None
@@ -87,13 +113,23 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             losses.append(float(out.losses["total"].detach()))
             step += 1
             bar.update(1)
-            if step % 10 == 0 or step == total:
+            if step % 10 == 0 or step == horizon():
                 values = {k: v.item() for k, v in out.losses.items()}
                 bar.set_postfix(recon=f"{values['recon']:.4f}", total=f"{values['total']:.3f}")
                 codebook = accelerator.unwrap_model(model).codebook
                 logger.log("stage1", step, **values, lr=sched.get_last_lr()[0], epoch=epoch,
                            codes_in_use=int((~codebook.dead_codes()).sum()))
-        if last_z is not None and epoch < epochs - 1:
+            if step >= horizon():
+                break
+        if validation:
+            accuracy, val_loss = validation.evaluate(accelerator.unwrap_model(model))
+            if tracker.update(step, accuracy, val_loss):
+                best = trainable_copy(accelerator.unwrap_model(model))
+            if plateau.stable_end is None and (tracker.stalled or step >= validation.max_steps):
+                plateau.start_decay(step)
+                bar.total = horizon()
+            logger.log("stage1_validation", step, accuracy=accuracy, loss=val_loss, stable_end=plateau.stable_end)
+        if last_z is not None and step < horizon():
             # codes nobody picks are wasted vocabulary: re-seed them from current encoder outputs
             codebook = accelerator.unwrap_model(model).codebook
             reset = codebook.reset_dead_codes(last_z.flatten(0, 1))
@@ -101,8 +137,34 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             if reset:
                 logger.log("stage1", step, dead_codes_reset=int(reset))
     bar.close()
-    warn_if_still_falling(losses, "stage 1", "projection.min_steps")
+    if validation:
+        if best is not None:
+            restore(accelerator.unwrap_model(model), best)
+    else:
+        warn_if_still_falling(losses, "stage 1", "projection.min_steps")
     accelerator.wait_for_everyone()
+    return {"steps": step, "schedule": plateau, "tracker": tracker}
+
+
+@torch.no_grad()
+def validation_metrics(vqvae: ActionVQVAE, loader, device) -> tuple[float, float]:
+    """(accuracy of the class head, its cross-entropy) over a loader; without a class head (0.0, the weighted
+    VQ-VAE loss), so that validation follows the reconstruction alone."""
+    was_training = vqvae.training
+    vqvae.eval()
+    hits, losses, count = 0.0, 0.0, 0
+    for batch in loader:
+        x, y = batch["x"].to(device), batch["y"].to(device)
+        out = vqvae(x, None, y)
+        n = len(y)
+        if out.class_logits is not None:
+            hits += float((out.class_logits.argmax(-1) == y).sum())
+            losses += float(torch.nn.functional.cross_entropy(out.class_logits, y, reduction="sum"))
+        else:
+            losses += float(out.losses["total"]) * n
+        count += n
+    vqvae.train(was_training)
+    return hits / max(count, 1), losses / max(count, 1)
 
 
 @torch.no_grad()
@@ -119,4 +181,4 @@ def collect_tokens(vqvae: ActionVQVAE, loader, device) -> tuple[np.ndarray, floa
     return np.concatenate(tokens), float(np.average(errors, weights=weights))
 
 
-__all__ = ["train_projection", "embedding_sample", "collect_tokens", "projection_diagnostics"]
+__all__ = ["train_projection", "validation_metrics", "embedding_sample", "collect_tokens", "projection_diagnostics"]

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 from llmar.config import Config
 from llmar.llm.loading import quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer
-from llmar.training.trainer import LoopConfig, batches_per_process, budget, fit
+from llmar.training.trainer import LoopConfig, StageData, batches_per_process, budget, train_stage
 
 
 def attach_finetuning(llm, cfg: Config):
@@ -75,16 +75,22 @@ def _answer_loss(model, batch) -> torch.Tensor:
     return model(batch["x"], batch["y"])
 
 
-def train_recognizer(model: LLMActionRecognizer, loader, cfg: Config, accelerator, run_dir: Path, logger,
-                     resume: bool = False) -> dict:
-    """Stage 2 through the shared trainer: checkpoints every ``train.checkpoint_every`` optimizer steps and
-    at the end, exact resume."""
+def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cfg: Config, accelerator, run_dir: Path,
+                     logger, resume: bool = False, evaluate=None) -> dict:
+    """Stage 2 through the shared trainer under the run's budget (``train.budget``; ``evaluate(model, indices)``
+    scores the validation part): checkpoints every ``train.checkpoint_every`` optimizer steps and at the end,
+    exact resume."""
     tc = cfg.train
-    opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
-    loop = LoopConfig(stage="stage2", steps=total_steps(cfg, batches_per_process(loader, accelerator)), warmup_ratio=tc.warmup_ratio,
-                      log_every=tc.log_every, checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
-    return fit(model, _answer_loss, loader, opt, loop, accelerator, run_dir, logger, resume=resume,
-               on_train_mode=_keep_vqvae_frozen)
+
+    def make_optimizer():
+        return torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
+
+    steps = total_steps(cfg, batches_per_process(loader_for(data.train), accelerator))
+    loop = LoopConfig(stage="stage2", steps=steps, warmup_ratio=tc.warmup_ratio, log_every=tc.log_every,
+                      checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
+    return train_stage(model, _answer_loss, make_optimizer, loader_for, loop, data, evaluate=evaluate, train_cfg=tc,
+                       accelerator=accelerator, run_dir=run_dir, logger=logger, resume=resume,
+                       on_train_mode=_keep_vqvae_frozen)
 
 
 @torch.no_grad()

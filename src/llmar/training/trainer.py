@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,16 @@ from tqdm.auto import tqdm
 from llmar.training.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint
 from llmar.training.data import set_epoch
 from llmar.training.logging import warn_if_still_falling
+from llmar.training.validation import (
+    DECAY_SHARE,
+    MAX_BUDGET_FACTOR,
+    PlateauSchedule,
+    Validation,
+    ValidationTracker,
+    describe,
+    restore,
+    trainable_copy,
+)
 
 
 @dataclass
@@ -32,6 +42,7 @@ class LoopConfig:
     checkpoint_every: int = 200
     budget_knob: str = "train.min_steps"  # named in the warning when training ends while the loss still falls
     save_buffers: bool = False  # checkpoints also hold the model's buffers (BatchNorm statistics)
+    checkpoint_dir: str = "checkpoints"  # under the run directory
 
 
 def batches_per_process(loader, accelerator) -> int:
@@ -63,37 +74,59 @@ def warmup_cosine(steps: int, warmup_ratio: float):
 
 
 def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimizer, loop: LoopConfig, accelerator,
-        run_dir: Path, logger, resume: bool = False, on_train_mode=None) -> dict:
+        run_dir: Path, logger, resume: bool = False, on_train_mode=None, validation: Validation | None = None,
+        replay: PlateauSchedule | None = None) -> dict:
     """Train ``model`` for ``loop.steps`` optimizer steps over as many passes of ``loader`` as that takes.
 
-    Checkpoints go to ``run_dir/checkpoints`` every ``loop.checkpoint_every`` steps and at the end. With
-    ``resume``, the newest one restores weights, optimizer, scheduler and random state, and the batches of
+    With ``validation``, the horizon is not fixed: warm-up, the full rate until validation stops improving,
+    then a decay, and the best-validation weights are restored at the end (training/validation.py). With
+    ``replay``, that schedule is run as decided, without validation.
+
+    Checkpoints go to ``run_dir/loop.checkpoint_dir`` every ``loop.checkpoint_every`` steps and at the end.
+    With ``resume``, the newest one restores weights, optimizer, scheduler and random state, and the batches of
     the interrupted epoch already used are skipped, so the run continues exactly where it stopped.
     ``on_train_mode(model)`` runs after ``model.train()`` (e.g. to keep frozen parts in eval mode).
     """
     # the loader is prepared first: with N processes each one sees 1/N of the batches, and the step
     # budget was counted on that
     ploader = accelerator.prepare(loader)
-    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(loop.steps, loop.warmup_ratio))
-    ckpt_dir = run_dir / "checkpoints"
+    plateau = replay or (PlateauSchedule(max(1, int(loop.steps * loop.warmup_ratio))) if validation else None)
+    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, plateau or warmup_cosine(loop.steps, loop.warmup_ratio))
+    tracker = ValidationTracker(validation.patience) if validation else None
+    best = None
+    ckpt_dir = run_dir / loop.checkpoint_dir
     progress = {"step": 0, "epoch": 0, "batch": 0}
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
         progress = load_checkpoint(last, model, optimizer, sched, rank=accelerator.process_index)
+        best = progress.pop("best", None)
+        if validation:
+            plateau.stable_end, plateau.decay_steps = progress["schedule"]["stable_end"], progress["schedule"]["decay_steps"]
+            tracker = ValidationTracker(**progress["tracker"])
         accelerator.print(f"resumed from {last} (step {progress['step']}, epoch {progress['epoch']})")
+
+    def horizon() -> int:  # steps in all: fixed, or the ceiling until validation decides
+        if plateau is None:
+            return loop.steps
+        return plateau.total or validation.max_steps + math.ceil(DECAY_SHARE * validation.max_steps)
+
     # the scheduler is stepped by hand once per optimizer step: accelerate's wrapper would step it once per
     # process, which runs the schedule N times too fast
     pmodel, popt = accelerator.prepare(model, optimizer)
+
+    def train_mode() -> None:
+        pmodel.train()
+        if on_train_mode is not None:
+            on_train_mode(accelerator.unwrap_model(pmodel))
+
     step = progress["step"]
-    bar = tqdm(total=loop.steps, initial=step, desc=loop.stage, disable=not accelerator.is_main_process, unit="step")
+    bar = tqdm(total=horizon(), initial=step, desc=loop.stage, disable=not accelerator.is_main_process, unit="step")
     losses: list[float] = []
-    done = step >= loop.steps
+    done = step >= horizon()
     for epoch in itertools.count(progress["epoch"]):
         if done:
             break
         set_epoch(ploader, epoch)
-        pmodel.train()
-        if on_train_mode is not None:
-            on_train_mode(accelerator.unwrap_model(pmodel))
+        train_mode()
         skip = progress["batch"] if epoch == progress["epoch"] else 0
         batches = accelerator.skip_first_batches(ploader, skip) if skip else ploader
         for batch_index, batch in enumerate(batches, start=skip):
@@ -112,24 +145,89 @@ def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimize
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
-            if step % loop.log_every == 0 or step == loop.steps:
+            if step % loop.log_every == 0 or step == horizon():
                 logger.log(loop.stage, step, loss=float(np.mean(losses[-loop.log_every:])),
                            lr=sched.get_last_lr()[0], epoch=epoch)
+            if validation and (step % validation.every == 0 or step == plateau.total):
+                accuracy, val_loss = validation.evaluate(accelerator.unwrap_model(pmodel))
+                train_mode()
+                if tracker.update(step, accuracy, val_loss):
+                    best = trainable_copy(accelerator.unwrap_model(pmodel))
+                if plateau.stable_end is None and (tracker.stalled or step >= validation.max_steps):
+                    plateau.start_decay(step)
+                    bar.total = horizon()
+                logger.log(f"{loop.stage}_validation", step, accuracy=accuracy, loss=val_loss,
+                           stable_end=plateau.stable_end)
             at_end_of_epoch = batch_index + 1 == len(ploader)
             progress = {"step": step, "epoch": epoch + 1 if at_end_of_epoch else epoch,
                         "batch": 0 if at_end_of_epoch else batch_index + 1}
-            if step % loop.checkpoint_every == 0 or step >= loop.steps:
+            if validation:
+                progress.update(schedule={"stable_end": plateau.stable_end, "decay_steps": plateau.decay_steps},
+                                tracker=tracker.state())
+            if step % loop.checkpoint_every == 0 or step >= horizon():
                 rngs = gather_object([rng_state()])  # every process's random state, for an exact resume
                 if accelerator.is_main_process:
                     save_checkpoint(ckpt_dir, accelerator.unwrap_model(pmodel), optimizer, sched, progress, rng=rngs,
-                                    buffers=loop.save_buffers)
+                                    buffers=loop.save_buffers, best=best)
                 accelerator.wait_for_everyone()
-            if step >= loop.steps:
+            if step >= horizon():
                 done = True
                 break
     bar.close()
-    warn_if_still_falling(losses, loop.stage, loop.budget_knob)
-    return {"steps": step, "final_loss": float(np.mean(losses[-10:])) if losses else None}
+    result = {"steps": step, "final_loss": float(np.mean(losses[-10:])) if losses else None}
+    if validation:
+        if best is not None:
+            restore(accelerator.unwrap_model(pmodel), best)
+        result.update(schedule=plateau, tracker=tracker)
+    else:
+        warn_if_still_falling(losses, loop.stage, loop.budget_knob)
+    return result
 
 
-__all__ = ["LoopConfig", "batches_per_process", "budget", "fit", "warmup_cosine"]
+@dataclass
+class StageData:
+    """The clips a stage trains on: every training clip, or (budget validation) a fit part and a validation
+    part carved from them, with how they were carved."""
+
+    train: np.ndarray
+    fit: np.ndarray | None = None
+    validation: np.ndarray | None = None
+    how: str = ""
+
+
+def train_stage(model: torch.nn.Module, loss_fn, make_optimizer, loader_for, loop: LoopConfig, data: StageData, *,
+                evaluate=None, train_cfg, accelerator, run_dir: Path, logger, resume: bool = False,
+                on_train_mode=None) -> dict:
+    """One stage under the run's budget (``train.budget``): ``loop.steps`` on every training clip, or as long
+    as the validation part improves (``evaluate(model, indices) -> (accuracy, loss)``), then the best weights
+    or a replay of that schedule on every training clip (``train.validation_weights``).
+
+    ``make_optimizer()`` builds a fresh optimizer over the model's trainable parameters and ``loader_for(indices)``
+    a training loader."""
+    common = dict(accelerator=accelerator, logger=logger, resume=resume, on_train_mode=on_train_mode)
+    if data.validation is None:
+        return fit(model, loss_fn, loader_for(data.train), make_optimizer(), loop, run_dir=run_dir, **common)
+    initial = trainable_copy(model) if train_cfg.validation_weights == "retrain" else None
+    fit_loader = loader_for(data.fit)
+    every = epoch_steps(batches_per_process(fit_loader, accelerator), train_cfg.grad_accum)
+    plan = Validation(lambda m: evaluate(m, data.validation), every=every, patience=train_cfg.validation_patience,
+                      max_steps=MAX_BUDGET_FACTOR * loop.steps)
+    result = fit(model, loss_fn, fit_loader, make_optimizer(), replace(loop, checkpoint_dir=f"{loop.checkpoint_dir}_validation"),
+                 run_dir=run_dir, validation=plan, **common)
+    schedule, tracker = result["schedule"], result["tracker"]
+    result["validation"] = {"how": data.how, "best_step": tracker.best_step, "best_accuracy": tracker.best_accuracy,
+                            "stable_end": schedule.stable_end, "decay_steps": schedule.decay_steps,
+                            "history": tracker.history, "weights": train_cfg.validation_weights}
+    if initial is not None:
+        restore(accelerator.unwrap_model(model), initial)
+        schedule = schedule.scaled(len(data.train) / len(data.fit))
+        replayed = fit(model, loss_fn, loader_for(data.train), make_optimizer(), replace(loop, steps=schedule.total),
+                       run_dir=run_dir, replay=schedule, **common)
+        result.update(steps=replayed["steps"], final_loss=replayed["final_loss"])
+    result["validation"]["summary"] = describe(loop.stage, tracker, schedule, train_cfg.validation_weights)
+    accelerator.print(result["validation"]["summary"])
+    result.pop("schedule"), result.pop("tracker")
+    return result
+
+
+__all__ = ["LoopConfig", "StageData", "train_stage", "batches_per_process", "budget", "fit", "warmup_cosine"]

@@ -1,0 +1,111 @@
+"""Budgets that follow the data (``train.budget: validation``): the validation part is carved from the training
+split by whole subjects (else a stratified share), the schedule stays at the full rate until validation stops
+improving and then decays, and the weights kept are the best on validation, or a replay on every clip."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from llmar.config import Config
+from llmar.data.selection import load_data, split_indices, subject_tags, validation_split
+from llmar.training.runner import classifier_scores, load_gcn, make_accelerator, train
+from llmar.training.validation import PlateauSchedule, ValidationTracker
+
+
+def test_validation_holds_out_whole_subjects_and_keeps_every_class(synthetic_small):
+    ds = synthetic_small
+    train_idx = ds.indices("train")
+    fit, val, how = validation_split(ds, train_idx, 0.2)
+    subjects = subject_tags(ds.names)
+    assert set(subjects[val]).isdisjoint(subjects[fit]) and len(set(subjects[val])) == 1
+    assert sorted(np.concatenate([fit, val]).tolist()) == sorted(train_idx.tolist())
+    assert set(ds.y[fit]) == set(ds.y[train_idx])
+    assert "1 of 3 training subjects" in how
+    assert validation_split(ds, train_idx, 0.2)[1].tolist() == val.tolist()  # the same part every run
+
+
+def test_without_subject_tags_each_class_gives_a_share(synthetic_small):
+    ds = replace(synthetic_small, names=np.array([f"clip{i:04d}" for i in range(len(synthetic_small.y))]))
+    assert subject_tags(ds.names) is None
+    train_idx = ds.indices("train")
+    fit, val, how = validation_split(ds, train_idx, 0.25)
+    counts = np.bincount(ds.y[val], minlength=len(ds.classes))
+    assert (counts >= 1).all() and set(ds.y[fit]) == set(ds.y[train_idx])
+    assert "25 % of each class" in how
+    with pytest.raises(ValueError, match="validation_share"):
+        validation_split(ds, train_idx, 1.0)
+
+
+def test_subject_tags_read_ntu_and_underscore_names():
+    assert subject_tags(np.array(["S001C001P007R001A001", "S017C003P042R002A120"])).tolist() == ["7", "42"]
+    assert subject_tags(np.array(["a10_s1_t1", "a01_s08_e00_v01"])).tolist() == ["1", "8"]
+    assert subject_tags(np.array(["a10_s1_t1", "walk_07"])) is None
+
+
+def test_plateau_schedule_warms_up_holds_then_decays_and_scales():
+    s = PlateauSchedule(warmup=4)
+    assert s(0) == 0.25 and s(3) == 1.0 and s(500) == 1.0 and s.total is None
+    s.start_decay(50)
+    assert (s.stable_end, s.decay_steps, s.total) == (50, 10, 60)
+    assert s(49) == 1.0 and s(55) == pytest.approx(0.5) and s(60) == pytest.approx(0.0)
+    twice = s.scaled(2.0)
+    assert (twice.warmup, twice.stable_end, twice.decay_steps, twice.total) == (8, 100, 20, 120)
+
+
+def test_tracker_prefers_accuracy_then_loss_and_counts_patience():
+    t = ValidationTracker(patience=2)
+    assert t.update(10, 0.5, 1.0) and not t.update(20, 0.5, 1.2) and t.update(30, 0.5, 0.9)
+    assert (t.best_step, t.since_best) == (30, 0)
+    assert not t.update(40, 0.4, 0.1) and not t.stalled
+    assert not t.update(50, 0.5, 0.95) and t.stalled
+
+
+def gcn_config(root, weights: str) -> Config:
+    return Config.from_dict({
+        "model": "gcn", "output_dir": str(root / weights),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1},
+        "gcn": {"base_channels": 8, "num_stages": 3, "epochs": 2, "batch_size": 8},
+        "train": {"budget": "validation", "validation_weights": weights, "validation_patience": 2,
+                  "eval_batch_size": 8, "max_test_samples": 12},
+    })
+
+
+@pytest.mark.parametrize("weights", ["best", "retrain"])
+def test_graph_network_follows_its_validation_part(tmp_path, weights):
+    cfg = gcn_config(tmp_path, weights)
+    run, metrics = train(cfg)
+    budget = metrics["budget"]["gcn"]
+    history = np.array(budget["history"])
+    assert budget["stable_end"] is not None and budget["best_step"] in history[:, 0]
+    assert budget["best_accuracy"] == history[:, 1].max()
+    logged = [json.loads(line) for line in (run / "logs.jsonl").read_text().splitlines()]
+    assert sum(r["stage"] == "gcn_validation" for r in logged) == len(history)
+    ds = load_data(cfg)
+    train_idx, _ = split_indices(ds, cfg)
+    _, val_idx, _ = validation_split(ds, train_idx, cfg.train.validation_share)
+    model = load_gcn(run, cfg, ds)
+    scores, labels = classifier_scores(model, ds, val_idx, cfg, make_accelerator(cfg))
+    accuracy = float((scores.argmax(1) == labels).mean())
+    if weights == "best":  # the saved weights are the best-validation ones
+        assert accuracy == pytest.approx(budget["best_accuracy"])
+        assert metrics.get("budget") and not (run / "checkpoints").exists()
+    else:  # replayed on every training clip: the schedule scaled to the same number of passes
+        fit_share = 1 - len(val_idx) / len(train_idx)
+        total = budget["stable_end"] + budget["decay_steps"]
+        steps = max(r["step"] for r in logged if r["stage"] == "gcn")
+        assert steps == pytest.approx(total / fit_share, abs=2)
+        assert (run / "checkpoints").exists() and (run / "checkpoints_validation").exists()
+
+
+def test_fixed_budget_is_unchanged_by_the_new_keys():
+    cfg = Config()
+    assert cfg.train.budget == "fixed"
+    with pytest.raises(ValueError, match="train.budget"):
+        from llmar.training.runner import stage_data
+
+        stage_data(None, np.arange(3), replace(cfg, train=replace(cfg.train, budget="auto")), None)
