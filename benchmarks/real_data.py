@@ -20,6 +20,7 @@ the summary table (mean and standard deviation over seeds/folds) is printed as m
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import shutil
 import statistics
@@ -120,7 +121,7 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     cfg.output_dir = str(run_dir(dataset, tag, seed))
     start = time.time()
     row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
-           "recipe": "derived" if derived else "config file", **extra}
+           "recipe": "derived" if derived else "config file", "date": datetime.date.today().isoformat(), **extra}
     if stage1_from:  # train_seconds then counts stage 2 only
         reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
         row["stage1_from"] = stage1_from
@@ -132,7 +133,7 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
         row.update(wall_seconds=time.time() - start,
                    **{k: metrics[k] for k in ("top1", "top5", "mean_class_accuracy", "train_seconds", "eval_seconds",
                                               "eval_samples_per_second", "peak_rss_gb", "num_samples")},
-                   **{k: metrics[k] for k in ("stage2_steps", "final_train_loss") if k in metrics})
+                   **{k: metrics[k] for k in ("stage2_steps", "final_train_loss", "budget") if k in metrics})
     row["config"] = cfg.to_dict()
     out = REPO / "docs" / "results" / f"{dataset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
