@@ -87,3 +87,34 @@ def test_loading_and_predicting_print_nothing(recognizer, tmp_path, capfd):
     Recognizer.from_pretrained(tmp_path / "run").predict(skeleton())
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_save_pretrained_writes_a_model_card_with_the_metrics_there(recognizer, tmp_path):
+    run = tmp_path / "run"
+    recognizer.save_pretrained(run)
+    card = (run / "README.md").read_text()
+    assert "None yet: `llmar eval" in card and "(llm.entry: tokens)" in card
+    assert f'Recognizer.from_pretrained("{run}")' in card and "4 classes: wave, clap, sit down, raise both arms" in card
+    (run / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 1.0, "num_samples": 8}))
+    recognizer.save_pretrained(run)
+    card = (run / "README.md").read_text()
+    assert "| top-1 | 50.0 % |" in card and "8 test clips" in card and "measured 20" in card
+    (run / "metrics.json").write_text("{not json")
+    with pytest.raises(ValueError, match="metrics.json: not valid JSON"):
+        recognizer.save_pretrained(run)
+
+
+def test_continuous_entry_predictions_carry_no_sentence(tiny_llm_dir):
+    model = make_model(tiny_llm_dir, entry="continuous").eval()
+    cfg = Config()
+    cfg.llm = model.cfg
+    cfg.data.num_frames = 16
+    rec = Recognizer(cfg, model, NTU25)
+    pred = rec.predict(skeleton())
+    assert pred.llm_input == "vectors" and pred.sentence is None
+    assert pred.to_dict()["llm_input"] == "vectors" and pred.to_dict()["sentence"] is None
+    with pytest.raises(ValueError, match=r"llm.entry: continuous"):
+        rec.tokenize(skeleton())
+    assert rec.nearest_codes(skeleton()).count("<a_") == 4  # 16 frames / 4, one body: a diagnostic only
+    _, mask, vectors = model.encode_actions(rec.prepare(skeleton()))
+    torch.testing.assert_close(rec.action_inputs(skeleton()), model.vqvae.project(vectors))

@@ -10,7 +10,7 @@ from llmar.cli import main
 from llmar.config import Config, ProjectionConfig
 from llmar.data.layout import NTU25
 from llmar.data.transforms import preprocess
-from llmar.projection.export import export_tokenizer_onnx, exported_with, run_onnx_tokenizer
+from llmar.projection.export import export_onnx, export_tokenizer_onnx, exported_with, run_onnx, run_onnx_tokenizer
 from llmar.projection.vqvae import ActionVQVAE
 
 pytest.importorskip("onnxruntime")
@@ -87,6 +87,10 @@ def test_bad_arguments(tmp_path, synthetic_small):
         export_tokenizer_onnx(vq, tmp_path / "x.onnx", num_frames=30)
     with pytest.raises(ValueError, match="exporter"):
         export_tokenizer_onnx(vq, tmp_path / "x.onnx", exporter="tflite")
+    with pytest.raises(ValueError, match="output must be one of"):
+        export_onnx(vq, tmp_path / "x.onnx", output="logits")
+    with pytest.raises(ValueError, match="sentence_order"):
+        export_onnx(vq, tmp_path / "x.onnx", sentence_order="space")
 
 
 def test_cli_export_uses_the_run_clip_shape(tmp_path, synthetic_small):
@@ -116,3 +120,27 @@ def test_auto_falls_back_when_dynamo_fails_and_leaves_no_file_when_all_fail(tmp_
     with pytest.raises(RuntimeError, match=r"every exporter(.|\n)*dynamo: RuntimeError: boom(.|\n)*torchscript"):
         export_tokenizer_onnx(vq, tmp_path / "b.onnx", num_frames=FRAMES, max_bodies=BODIES)
     assert not (tmp_path / "b.onnx").exists()
+
+
+def test_llm_vectors_export_gives_the_projected_encoder_vectors(tmp_path, synthetic_small):
+    """A continuous-entry run's export: the encoder's vectors through the map to the LLM's width (here with
+    the residual MLP of `llm_map: mlp`), in the LLM's reading order; no codebook."""
+    torch.manual_seed(0)
+    vq = ActionVQVAE(ProjectionConfig(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True, llm_map="mlp"),
+                     NTU25, 3, 32).eval()
+    torch.nn.init.normal_(vq.to_llm_residual[-1].weight)  # as after stage 2: the residual map counts
+    path = export_onnx(vq, tmp_path / "vectors.onnx", "llm_vectors", num_frames=FRAMES, max_bodies=BODIES,
+                       sentence_order="part", summary_tokens=True)
+    x = real_like_clips(synthetic_small, 3)
+    got = run_onnx(path, x)
+    with torch.no_grad():
+        z, mask = vq.encode(x)
+        want = vq.project(vq.in_reading_order(z, "part", summary_tokens=True))
+    steps, parts = FRAMES // 4, 5
+    assert set(got) == {"llm_vectors", "body_mask"} and got["llm_vectors"].shape == (3, BODIES, (steps + 1) * parts, 32)
+    np.testing.assert_allclose(got["llm_vectors"], want.numpy(), atol=1e-5)
+    assert np.array_equal(got["body_mask"], mask.numpy())
+    meta = exported_with(path)
+    assert meta["output"] == "llm_vectors" and meta["llm_width"] == "32" and meta["sentence_order"] == "part"
+    with pytest.raises(ValueError, match="not a tokenizer export"):
+        run_onnx_tokenizer(path, x)

@@ -39,7 +39,7 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     assert cli_main(["train", str(tmp_path / "cfg.yaml")]) == 0
     run = tmp_path / "run"
     trained = json.loads((run / "metrics.json").read_text())
-    for name in ("config.yaml", "labels.json", "tokens.json", "projection/model.safetensors",
+    for name in ("config.yaml", "README.md", "labels.json", "tokens.json", "projection/model.safetensors",
                  "adapter/adapter_config.json", "stage1/diagnostics.json", "stage1/zipf.png",
                  "eval/confusion_matrix.png", "eval/per_class_accuracy.png", "eval/loss_curves.png"):
         assert (run / name).exists(), name
@@ -56,13 +56,15 @@ def test_train_then_eval_reproduces_top1_on_nw_ucla(tmp_path, capsys):
     pred = json.loads(out[out.index("["):])[0]
     probs = [t["probability"] for t in pred["top"]]
     assert len({t["class"] for t in pred["top"]}) == 5 and probs == sorted(probs, reverse=True)
-    assert 0 < sum(probs) <= 1 + 1e-6 and pred["sentence"].startswith("<a_")
+    assert 0 < sum(probs) <= 1 + 1e-6
+    assert pred["llm_input"] == "vectors" and pred["sentence"] is None  # configs/nw_ucla.yaml: continuous entry
     assert cli_main(["tokenize", str(run), str(sample)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
-    # one body: num_frames / temporal_downsample time steps of one token per body part (trunk, arms, legs):
-    # 64 / 8 x 5 = 40 in configs/nw_ucla.yaml
+    # one body: num_frames / temporal_downsample time steps of one vector per body part (trunk, arms, legs):
+    # 64 / 8 x 5 = 40 in configs/nw_ucla.yaml, each with its nearest code shown as a diagnostic
     steps = cfg.data.num_frames // cfg.projection.temporal_downsample
-    assert line.split("\t")[1].count("<a_") == steps * 5 == 40
+    _, vectors, codes = line.split("\t")
+    assert vectors.startswith(f"vectors {steps * 5} x ") and codes.count("<a_") == steps * 5 == 40
     assert np.isfinite(trained["final_train_loss"])
 
     # exact top-k search on the real SmolLM2 and real clips: NTU-120's names plus names that are prefixes

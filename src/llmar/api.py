@@ -1,8 +1,9 @@
 """The Python API: a trained recognizer that loads from and saves to a run directory.
 
     rec = Recognizer.from_pretrained("runs/demo")
-    rec.predict(skeleton)            # [(class name, probability), ...] top-5
-    rec.tokenize(skeleton)           # the action sentence
+    rec.predict(skeleton)            # Prediction: label, top-5 (class name, probability), what the LLM read
+    rec.tokenize(skeleton)           # the action sentence the LLM reads (tokens and snap entries)
+    rec.action_inputs(skeleton)      # the rows the LLM reads in its place, [n, LLM width] (every entry)
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 class Prediction:
     label: str
     top: list[tuple[str, float]]  # (class name, probability over the candidate names; see Recognizer.predict)
-    sentence: str
+    sentence: str | None  # the action sentence the LLM read; None when it read vectors (continuous entry)
     generated: str | None = None
+    llm_input: str = "tokens"  # what the LLM read: "tokens" (the sentence) or "vectors" (continuous entry)
 
     def to_dict(self) -> dict:
         return {"label": self.label, "top": [{"class": c, "probability": p} for c, p in self.top],
-                "sentence": self.sentence, "generated": self.generated}
+                "llm_input": self.llm_input, "sentence": self.sentence, "generated": self.generated}
 
 
 class Recognizer:
@@ -43,14 +45,23 @@ class Recognizer:
         return self.model.classes
 
     @property
+    def llm_input(self) -> str:
+        """What this run's LLM reads of a clip: ``tokens`` (an action sentence) or ``vectors`` (continuous entry)."""
+        return self.model.llm_input
+
+    @property
     def device(self) -> torch.device:
         return next(self.model.vqvae.parameters()).device
 
     # -- persistence --------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:
         """Everything needed to reload: config, labels, projection (with the code-to-LLM map),
-        LoRA adapter (or full weights), action-token table and tokenizer."""
+        LoRA adapter (or full weights), action-token table and tokenizer; and a model card, README.md, with
+        the metrics of a metrics.json already in ``directory``."""
+        from llmar.training.model_card import write_model_card
+
         save_recognizer(directory, self.config, self.model, self.layout)
+        write_model_card(directory, self.config, self.classes, self.layout, self.model.vqvae.in_channels)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> Recognizer:
@@ -75,9 +86,28 @@ class Recognizer:
         return torch.from_numpy(clip)[None].to(self.device)
 
     def tokenize(self, skeleton: np.ndarray) -> str:
-        x = self.prepare(skeleton)
+        """The action sentence the LLM reads. A continuous-entry run's LLM reads vectors, not a sentence:
+        there this raises; ``action_inputs`` gives what it reads, ``nearest_codes`` a diagnostic."""
+        if self.llm_input == "vectors":
+            raise ValueError("this run's LLM reads the encoder's vectors (llm.entry: continuous), not an action "
+                             "sentence: Recognizer.action_inputs gives them, Recognizer.nearest_codes the "
+                             "codebook ids nearest them (a diagnostic the LLM never reads)")
+        return self._sentence(self.prepare(skeleton), as_codes=False)
+
+    def nearest_codes(self, skeleton: np.ndarray) -> str:
+        """The clip's codebook ids as text (``<a_k>``, bodies split by `` |``): the action sentence itself with
+        the tokens entry; with the continuous entry the codes nearest the vectors the LLM reads instead, a
+        diagnostic only."""
+        return self._sentence(self.prepare(skeleton), as_codes=True)
+
+    def _sentence(self, x: torch.Tensor, as_codes: bool) -> str:
         tokens, mask, _ = self.model.encode_actions(x)
-        return self.model.sentence(tokens[0], mask[0])
+        return self.model.sentence(tokens[0], mask[0], as_codes=as_codes)
+
+    def action_inputs(self, skeleton: np.ndarray) -> torch.Tensor:
+        """What the LLM reads of the clip in place of the prompt's ``{sentence}``: [n, LLM width], n tokens (or
+        vectors, continuous entry) of every present body in order (the text between bodies is left out)."""
+        return self.model.action_inputs(self.prepare(skeleton))[0]
 
     @torch.no_grad()
     def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,
@@ -97,9 +127,9 @@ class Recognizer:
         probs = scores.softmax(-1) if all_scores else scores.exp()
         order = sorted(range(len(names)), key=lambda c: (-float(scores[c]), c))[:top_k]
         top = [(names[i], float(probs[i])) for i in order]
-        tokens, mask, _ = self.model.encode_actions(x)
+        sentence = self._sentence(x, as_codes=False) if self.llm_input == "tokens" else None
         generated = self.model.generate(x)[0] if generate else None
-        return Prediction(top[0][0], top, self.model.sentence(tokens[0], mask[0]), generated)
+        return Prediction(top[0][0], top, sentence, generated, self.llm_input)
 
     def generate(self, skeleton: np.ndarray, map_to_class: bool = False) -> str:
         text = self.model.generate(self.prepare(skeleton))[0]

@@ -131,7 +131,7 @@ def read_skeleton_file(path: str) -> list[tuple[str, np.ndarray]]:
 
 def cmd_predict(args) -> int:
     from llmar.api import Recognizer
-    from llmar.llm.recognizer import nearest_class
+    from llmar.llm.recognizer import LLM_INPUT_WORDS, nearest_class
 
     rec = Recognizer.from_pretrained(args.run_dir)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
@@ -148,6 +148,7 @@ def cmd_predict(args) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
+    console.print(f"the LLM reads {LLM_INPUT_WORDS[rec.config.llm.entry]}")
     for r in results:
         table = Table(title=f"{r['sample']} ({r['file']})")
         table.add_column("rank")
@@ -163,11 +164,20 @@ def cmd_predict(args) -> int:
 
 def cmd_tokenize(args) -> int:
     from llmar.api import Recognizer
+    from llmar.llm.recognizer import LLM_INPUT_WORDS
 
     rec = Recognizer.from_pretrained(args.run_dir)
+    if rec.llm_input == "vectors":
+        # no sentence to print: say what the LLM reads, and keep the codes only as a labelled diagnostic
+        print(f"# {args.run_dir}: the LLM reads {LLM_INPUT_WORDS['continuous']}; per sample: the vectors' shape, "
+              "then the codebook ids nearest them (a diagnostic the LLM never reads)")
     for path in args.files:
         for name, arr in read_skeleton_file(path):
-            print(f"{name}\t{rec.tokenize(arr)}")
+            if rec.llm_input == "vectors":
+                rows, width = rec.action_inputs(arr).shape
+                print(f"{name}\tvectors {rows} x {width}\tnearest codes (diagnostic): {rec.nearest_codes(arr)}")
+            else:
+                print(f"{name}\t{rec.tokenize(arr)}")
     return 0
 
 
@@ -187,6 +197,8 @@ def cmd_viz(args) -> int:
         rec = Recognizer.from_pretrained(args.run)
         pred = rec.predict(arr, top_k=1)
         label, sentence, layout = f"{pred.label} ({pred.top[0][1]:.2f})", pred.sentence, rec.layout
+        if pred.llm_input == "vectors":  # no sentence to draw: the caption says what the LLM read instead
+            sentence = f"LLM input: {len(rec.action_inputs(arr))} encoder vectors (llm.entry: continuous)"
     else:
         layout = get_layout(args.layout) if args.layout else layout_for(arr.shape[2])
     out = animate_skeleton(arr, layout, args.out, title=name, sentence=sentence, label=label, fps=args.fps)
@@ -195,22 +207,33 @@ def cmd_viz(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from llmar.config import Config
-    from llmar.projection.export import export_tokenizer_onnx, exported_with
+    from llmar.config import Config, LLMConfig
+    from llmar.projection.export import export_onnx, exported_with
     from llmar.projection.vqvae import ActionVQVAE
 
     run = Path(args.run_dir)
     proj = next((d for d in (run / "projection", run / "stage1", run) if (d / "model.safetensors").is_file()), None)
     if proj is None:
         raise FileNotFoundError(f"{run}: no trained projection (projection/, stage1/ or model.safetensors)")
-    data = Config.load(run / "config.yaml").data if (run / "config.yaml").is_file() else None
-    num_frames = args.num_frames or (data.num_frames if data else 64)
-    max_bodies = args.max_bodies or (data.max_bodies if data else 2)
+    cfg = Config.load(run / "config.yaml") if (run / "config.yaml").is_file() else None
+    llm = cfg.llm if cfg and cfg.model == "llmar" else LLMConfig()  # a bare projection: its tokens
+    output = "llm_vectors" if llm.entry == "continuous" else "tokens"
+    if output == "llm_vectors" and proj.name != "projection":
+        raise FileNotFoundError(f"{run}: a continuous-entry run's LLM reads vectors through the map to its width "
+                                "that stage 2 trains, saved in projection/, which this run does not have")
+    num_frames = args.num_frames or (cfg.data.num_frames if cfg else 64)
+    max_bodies = args.max_bodies or (cfg.data.max_bodies if cfg else 2)
     vqvae = ActionVQVAE.from_pretrained(proj).eval()
-    out = export_tokenizer_onnx(vqvae, args.out, num_frames=num_frames, max_bodies=max_bodies, exporter=args.exporter)
+    out = export_onnx(vqvae, args.out, output, num_frames=num_frames, max_bodies=max_bodies,
+                      sentence_order=llm.sentence_order, summary_tokens=llm.summary_tokens, exporter=args.exporter)
     shape = f"batch x {max_bodies} x {num_frames} x {vqvae.layout.num_joints} x {vqvae.in_channels}"
-    console.print(f"wrote {out} (input {shape}, exporter {exported_with(out).get('exporter')}, "
-                  "checked with onnxruntime)")
+    what = {"llm_vectors": f"llm_vectors [batch, {max_bodies}, L, {vqvae.llm_width}], the vectors this run's LLM "
+                           "reads (encoder and projection to its width)",
+            "tokens": f"tokens [batch, {max_bodies}, L], the action sentence's codebook ids"}[output]
+    if llm.entry == "snap":
+        what += " (the LLM reads each id's vocabulary token: tokens.json, snap_ids)"
+    console.print(f"wrote {out}: skeleton [{shape}] -> {what} and body_mask; exporter "
+                  f"{exported_with(out).get('exporter')}, checked with onnxruntime")
     return 0
 
 
@@ -244,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("train", help="train from a YAML config or straight from data (or resume a run)")
+    s = sub.add_parser("train", help="train from a YAML config or straight from data (or resume a run); the run "
+                                                "directory gets a model card, README.md")
     s.add_argument("config", nargs="?", help="YAML config file, the name of a packaged one (demo), or a data "
                                              "file/folder of any supported format: the recipe is derived from it")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
@@ -266,10 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score every class name (the default finds each clip's exact top 5 by a trie search)")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("predict", help="top-5 classes for skeleton files (.skeleton, .npz, .npy, NW-UCLA .json)")
+    about = "top-5 classes for skeleton files (.skeleton, .npz, .npy, NW-UCLA .json), and what the LLM read of them"
+    s = sub.add_parser("predict", help=about, description=about)
     s.add_argument("run_dir")
     s.add_argument("files", nargs="+")
-    s.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    s.add_argument("--json", action="store_true",
+                   help="print JSON instead of tables; llm_input says what the LLM read: tokens (then sentence "
+                        "holds them) or vectors (continuous entry: sentence is null)")
     s.add_argument("--top-k", type=int, default=5)
     s.add_argument("--all-scores", action="store_true",
                    help="score every candidate name and give probabilities renormalised over them (the default "
@@ -278,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--generate", action="store_true", help="also let the LLM answer freely")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("tokenize", help="print the action sentence of skeleton files")
+    about = ("print what a run's LLM reads of skeleton files: the action sentence (tokens and snap entries); for a "
+             "continuous-entry run, the vectors' shape and, as a labelled diagnostic, the codebook ids nearest them")
+    s = sub.add_parser("tokenize", help=about, description=about)
     s.add_argument("run_dir")
     s.add_argument("files", nargs="+")
     s.set_defaults(func=cmd_tokenize)
@@ -286,13 +315,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("viz", help="animate a skeleton file (.gif, .mp4 with ffmpeg, or a .png strip)")
     s.add_argument("file")
     s.add_argument("--out", required=True, help="output .gif, .mp4 or .png")
-    s.add_argument("--run", default=None, metavar="RUN_DIR", help="also predict: show the label and action sentence")
+    s.add_argument("--run", default=None, metavar="RUN_DIR",
+                   help="also predict: show the label and the action sentence the LLM read (for a continuous-entry "
+                        "run, the number of vectors it read instead)")
     s.add_argument("--sample", type=int, default=0, help="which sample of a multi-sample file (default 0)")
     s.add_argument("--layout", default=None, help="joint layout name (default: from the run, or by joint count)")
     s.add_argument("--fps", type=int, default=15)
     s.set_defaults(func=cmd_viz)
 
-    s = sub.add_parser("export", help="export a run's skeleton tokenizer (stage 1) to ONNX")
+    about = ("export to ONNX what a run's LLM reads of a preprocessed skeleton clip: the action token ids (output "
+             "tokens; tokens and snap entries), or for a continuous-entry run the encoder and the projection to the "
+             "LLM's width (output llm_vectors)")
+    s = sub.add_parser("export", help=about, description=about)
     s.add_argument("run_dir")
     s.add_argument("--out", required=True, help="output .onnx")
     s.add_argument("--num-frames", type=int, default=None, help="clip length (default: the run's data.num_frames)")

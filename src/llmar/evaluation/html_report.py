@@ -170,7 +170,8 @@ def report_for_run(run_dir: str | Path, metrics: dict, ds, test_idx: Sequence[in
     """The HTML report of an evaluated run, written to ``out_dir`` (default RUN_DIR/eval)/report.html.
 
     ``recognizer`` (an :class:`llmar.api.Recognizer`, or None for models without one, e.g. the GCN
-    baseline) predicts the shown samples and gives their action sentences.
+    baseline) predicts the shown samples and gives their action sentences (none for a continuous-entry
+    run: its LLM reads vectors).
     """
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir / "eval"

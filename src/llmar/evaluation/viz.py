@@ -150,6 +150,8 @@ def animate_skeleton(
     Bodies that are all zeros (padding) are skipped. Long sequences are cut to ``max_frames`` evenly spaced
     frames (None: every frame); a .png shows ``key_frames`` of them. ``y_down`` flips 2D image coordinates;
     ``view`` is the 3D camera (elevation, azimuth) in degrees.
+    ``sentence`` is the text under the drawing: the action sentence the LLM read (``Prediction.sentence``, None
+    for a continuous-entry run, whose LLM reads vectors), or a line saying what it read instead.
     The .mp4 needs ffmpeg; without it an AnimationFormatError says to write a .gif.
     """
     import matplotlib

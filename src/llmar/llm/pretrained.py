@@ -1,6 +1,7 @@
 """A trained LLM-AR run directory: write it, read it back (``Recognizer`` in :mod:`llmar.api` wraps these).
 
-Layout: ``config.yaml``, ``labels.json`` (class names, joint layout), ``projection/`` (the VQ-VAE with its
+Layout: ``config.yaml``, ``README.md`` (the model card: ``llmar train`` and ``Recognizer.save_pretrained`` write it),
+``labels.json`` (class names, joint layout), ``projection/`` (the VQ-VAE with its
 code-to-LLM map), ``tokens.json`` (action tokens, snap table), ``adapter/`` (LoRA) or ``llm/`` (full
 fine-tuning: a complete Hugging Face directory), ``tokenizer/``.
 """

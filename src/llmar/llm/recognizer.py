@@ -28,6 +28,13 @@ from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
 
 ENTRY_MODES = ("tokens", "continuous", "snap")
+# what the LLM reads of a clip in each entry mode, in words (command output, model cards)
+LLM_INPUT_WORDS = {
+    "tokens": "an action sentence of codebook tokens <a_k>, embedded through the projected codebook (llm.entry: tokens)",
+    "snap": "an action sentence of vocabulary tokens, each code snapped to its nearest word piece (llm.entry: snap)",
+    "continuous": "the encoder's vectors, unquantised and projected to the LLM's width (llm.entry: continuous); "
+                  "no action sentence",
+}
 
 
 def action_token(k: int) -> str:
@@ -173,7 +180,7 @@ class LLMActionRecognizer(nn.Module):
         trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
         with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
             z, mask = self.vqvae.encode(x)
-            z = self._with_summary(self._in_sentence_order(z), z)
+            z = self.vqvae.in_reading_order(z, self.cfg.sentence_order, self.cfg.summary_tokens)
             q = self.vqvae.codebook(z)
         vectors = None
         if self.cfg.entry == "continuous":
@@ -181,25 +188,6 @@ class LLMActionRecognizer(nn.Module):
         elif self.tokenizer_trains and self.cfg.entry == "tokens":
             vectors = q.quantized[mask].reshape(-1, z.shape[-1])
         return q.indices, mask, vectors
-
-    def _in_sentence_order(self, z: torch.Tensor) -> torch.Tensor:
-        """z [B, M, T' * P, D], time-major from the encoder -> the order the LLM reads (``llm.sentence_order``)."""
-        parts = self.vqvae.encoder.tokens_per_step
-        if self.cfg.sentence_order == "time" or parts == 1:
-            return z
-        b, m, length, d = z.shape
-        return z.reshape(b, m, length // parts, parts, d).transpose(2, 3).reshape(b, m, length, d)
-
-    def _with_summary(self, sentence: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """With ``llm.summary_tokens``: the sentence [B, M, L, D] followed by each body part's mean over the
-        clip's steps, computed from the time-major z [B, M, T' * P, D] (P more tokens, one without part
-        tokens). A pooled view of the whole clip, as the GRU probe's mean takes, right before the question."""
-        if not self.cfg.summary_tokens:
-            return sentence
-        parts = self.vqvae.encoder.tokens_per_step
-        b, m, length, d = z.shape
-        means = z.reshape(b, m, length // parts, parts, d).mean(2)
-        return torch.cat([sentence, means], dim=2)
 
     @staticmethod
     def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:
@@ -299,11 +287,27 @@ class LLMActionRecognizer(nn.Module):
                                 eos_token_id=self.eos_id)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
-    def sentence(self, tokens: torch.Tensor, body_mask: torch.Tensor) -> str:
-        """The action sentence of one sample (tokens [M, T']) as readable text."""
+    @property
+    def llm_input(self) -> str:
+        """What the LLM reads of a clip: ``tokens`` (an action sentence) or ``vectors`` (continuous entry)."""
+        return "vectors" if self.cfg.entry == "continuous" else "tokens"
+
+    @torch.no_grad()
+    def action_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x [B, M, T, V, C] -> per sample, the rows [n, llm_width] the LLM reads in place of ``{sentence}``:
+        every present body's tokens (or vectors) in order; the text between bodies is not included."""
+        tokens, mask, continuous = self.encode_actions(x)
+        ids = self._action_ids(tokens[mask]).flatten()
+        rows = self.embed(ids[None], continuous)[0]
+        return list(rows.split((mask.sum(1) * tokens.shape[-1]).tolist()))
+
+    def sentence(self, tokens: torch.Tensor, body_mask: torch.Tensor, as_codes: bool = False) -> str:
+        """The action sentence of one sample (tokens [M, T']) as readable text: what the LLM reads with the
+        ``tokens`` and ``snap`` entries. ``as_codes``: the codebook ids ``<a_k>`` whatever the entry (with
+        ``continuous``, the codes nearest the vectors the LLM reads: a diagnostic)."""
         parts = []
         for m in torch.nonzero(body_mask).flatten().tolist():
-            if self.cfg.entry == "snap":
+            if self.cfg.entry == "snap" and not as_codes:
                 parts.append(self.tokenizer.decode(self.snap_ids[tokens[m]].tolist()))
             else:
                 parts.append("".join(action_token(int(k)) for k in tokens[m]))
