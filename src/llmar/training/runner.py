@@ -70,6 +70,9 @@ def train(cfg: Config, resume: bool = False) -> tuple[Path, dict]:
         write_report(metrics, ds.classes, run_dir / "eval")
         plot_loss_curves(run_dir / "logs.jsonl", run_dir / "eval" / "loss_curves.png")
         atomic_save_json({k: v for k, v in metrics.items() if k not in ("confusion_matrix",)}, run_dir / "metrics.json")
+        from llmar.training.model_card import write_model_card
+
+        write_model_card(run_dir, cfg, ds.classes, ds.layout, ds.num_coords, metrics, num_train=len(train_idx))
     logger.close()
     return run_dir, metrics
 
