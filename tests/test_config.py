@@ -1,6 +1,9 @@
-import pytest
+import json
 
-from llmar.config import Config, apply_overrides
+import pytest
+import yaml
+
+from llmar.config import REMOVED_KEYS, Config, ProjectionConfig, RemovedKeyError, apply_overrides
 
 
 def test_yaml_roundtrip_and_overrides(tmp_path):
@@ -32,3 +35,55 @@ def test_unknown_key_and_bad_type_are_named(tmp_path):
 def test_list_from_comma_string():
     cfg = apply_overrides(Config(), ["llm.lora_targets=q_proj,v_proj"])
     assert cfg.llm.lora_targets == ["q_proj", "v_proj"]
+
+
+# a value of each removed key that did something: an old run holding it must not load as if it had not
+REMOVED_SETTINGS = {
+    "projection.input_features": ["joint", "bone", "motion"],
+}
+
+
+def test_removed_settings_cover_every_removed_key():
+    assert set(REMOVED_SETTINGS) == set(REMOVED_KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(REMOVED_KEYS))
+def test_a_saved_config_with_a_removed_key_loads_at_its_neutral_value_and_fails_clearly_otherwise(tmp_path, key):
+    section, name = key.split(".")
+    path = tmp_path / "config.yaml"
+    Config().save(path)
+    saved = yaml.safe_load(path.read_text())
+    saved[section][name] = REMOVED_KEYS[key]
+    path.write_text(yaml.safe_dump(saved))
+    assert Config.load(path) == Config()
+    assert apply_overrides(Config(), [f"{key}={json.dumps(REMOVED_KEYS[key])}"]) == Config()
+
+    saved[section][name] = REMOVED_SETTINGS[key]
+    path.write_text(yaml.safe_dump(saved))
+    for call in (lambda: Config.load(path), lambda: Config.from_dict(saved, path),
+                 lambda: apply_overrides(Config(), [f"{key}={json.dumps(REMOVED_SETTINGS[key])}"])):
+        with pytest.raises(RemovedKeyError) as err:
+            call()
+        message = str(err.value)
+        assert key in message and repr(REMOVED_SETTINGS[key]) in message
+        assert "removed in llmar 0.3.0" in message and "docs/experiments.md" in message
+    with pytest.raises(RemovedKeyError, match=str(path)):
+        Config.load(path)
+
+
+def test_a_saved_stage1_with_a_removed_key_loads_at_its_neutral_value_and_fails_clearly_otherwise(tmp_path):
+    from llmar.data.layout import KINECT20
+    from llmar.projection.vqvae import ActionVQVAE
+
+    ActionVQVAE(ProjectionConfig(num_codes=8, code_dim=4, hidden_dim=8), KINECT20, 3, llm_width=8).save_pretrained(tmp_path)
+    meta = json.loads((tmp_path / "config.json").read_text())
+    for key in (k for k in REMOVED_KEYS if k.startswith("projection.")):
+        name = key.split(".")[1]
+        meta["projection"][name] = REMOVED_KEYS[key]
+        (tmp_path / "config.json").write_text(json.dumps(meta))
+        assert ActionVQVAE.from_pretrained(tmp_path).cfg == ProjectionConfig(num_codes=8, code_dim=4, hidden_dim=8)
+        meta["projection"][name] = REMOVED_SETTINGS[key]
+        (tmp_path / "config.json").write_text(json.dumps(meta))
+        with pytest.raises(RemovedKeyError, match=rf"{tmp_path / 'config.json'}: {key} is .*removed in llmar 0\.3\.0"):
+            ActionVQVAE.from_pretrained(tmp_path)
+        del meta["projection"][name]

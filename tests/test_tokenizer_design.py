@@ -8,7 +8,6 @@ import torch
 
 from llmar.config import Config, ProjectionConfig
 from llmar.data.layout import FLORENCE15, KINECT20, NTU25, generic_layout
-from llmar.projection.input_features import stack_input_features
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.logging import still_falling
 from llmar.training.stage2 import total_steps
@@ -107,33 +106,6 @@ def test_mlp_llm_map_starts_as_the_linear_map_and_round_trips(tmp_path):
     torch.testing.assert_close(ActionVQVAE.from_pretrained(tmp_path).project(v), vq.project(v))
     with pytest.raises(ValueError, match="llm_map"):
         ActionVQVAE(ProjectionConfig(llm_map="deep"), KINECT20, 3, llm_width=24)
-
-
-def test_input_features_stack_bones_and_motion_and_round_trip(tmp_path):
-    """`input_features: [joint, bone, motion]`: bones follow the layout's tree (the root's is zero), motion is
-    the next frame minus this one (zero at the end), the encoder reads all of them, and save/load keeps it."""
-    x = torch.randn(2, 6, 20, 3)
-    f = stack_input_features(x, KINECT20, ["joint", "bone", "motion"])
-    assert f.shape == (2, 6, 20, 9)
-    torch.testing.assert_close(f[..., :3], x)
-    elbow, shoulder = KINECT20.joint_names.index("elbow_left"), KINECT20.joint_names.index("shoulder_left")
-    torch.testing.assert_close(f[:, :, elbow, 3:6], x[:, :, elbow] - x[:, :, shoulder])
-    assert f[:, :, KINECT20.root, 3:6].abs().sum() == 0
-    torch.testing.assert_close(f[:, 2, :, 6:], x[:, 3] - x[:, 2])
-    assert f[:, -1, :, 6:].abs().sum() == 0
-    assert stack_input_features(x, KINECT20, ["joint"]) is x
-
-    torch.manual_seed(0)
-    cfg = ProjectionConfig(codebook="euclidean", num_codes=16, code_dim=8, hidden_dim=16, temporal_downsample=4,
-                           part_tokens=True, input_features=["joint", "bone", "motion"])
-    vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24).eval()
-    clip = torch.randn(1, 1, 32, 20, 3)
-    out = vq(clip)
-    assert out.recon.shape == clip.shape  # the decoder still reconstructs the joints
-    vq.save_pretrained(tmp_path)
-    torch.testing.assert_close(ActionVQVAE.from_pretrained(tmp_path).encode(clip)[0], vq.encode(clip)[0])
-    with pytest.raises(ValueError, match="input_features"):
-        ActionVQVAE(ProjectionConfig(input_features=["joint", "speed"]), KINECT20, 3, llm_width=24)
 
 
 def test_class_term_trains_the_encoder_through_the_tokens():

@@ -36,7 +36,6 @@ class DataConfig:
 class ProjectionConfig:
     encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN backbone, per step)
     graph_width: int = 32  # gcn encoder: channels of its first layers (doubled twice, as in the baseline)
-    input_features: list[str] = field(default_factory=lambda: ["joint"])  # what the encoder reads: joint, bone, motion
     part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
     codebook: str = "hyperbolic"  # hyperbolic | euclidean
     num_codes: int = 512  # codebook size K: the number of action tokens added to the LLM's vocabulary
@@ -146,8 +145,9 @@ class Config:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
-    def from_dict(cls, d: dict) -> Config:
-        return _build(cls, d, "")
+    def from_dict(cls, d: dict, source: str | Path = "config") -> Config:
+        """``source`` names where ``d`` came from, in errors (a file's path)."""
+        return _build(cls, without_removed_keys(d, source), "")
 
     @classmethod
     def load(cls, path: str | Path, overrides: list[str] | None = None) -> Config:
@@ -158,8 +158,39 @@ class Config:
             raise ValueError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
-        cfg = cls.from_dict(d)
+        cfg = cls.from_dict(d, path)
         return apply_overrides(cfg, overrides or [])
+
+
+# Keys removed in 0.3.0, with the value that did what the code now always does. They served experiments
+# that measured worse (docs/experiments.md keeps the figures); a saved run holding one at that value loads.
+REMOVED_KEYS: dict[str, Any] = {
+    "projection.input_features": ["joint"],
+}
+
+
+class RemovedKeyError(ValueError):
+    """A config sets a removed key to something other than what the code now always does."""
+
+
+def _check_removed_key(key: str, value: Any, source: str | Path) -> None:
+    neutral = REMOVED_KEYS[key]
+    if value != neutral:
+        raise RemovedKeyError(
+            f"{source}: {key} is {value!r}, but {key} was removed in llmar 0.3.0: it measured worse (see "
+            f"docs/experiments.md), and the code now always does what {neutral!r} did. Drop the key "
+            "(a run trained with it needs llmar 0.2.0).")
+
+
+def without_removed_keys(d: dict, source: str | Path) -> dict:
+    """``d`` (a whole config) without the removed keys it holds at their neutral value; any other value raises."""
+    out = dict(d)
+    for dotted in REMOVED_KEYS:
+        section, key = dotted.split(".")
+        if isinstance(out.get(section), dict) and key in out[section]:
+            _check_removed_key(dotted, out[section][key], source)
+            out[section] = {k: v for k, v in out[section].items() if k != key}
+    return out
 
 
 def _build(cls, d: dict, prefix: str):
@@ -223,6 +254,9 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
             raise ValueError(f"override {item!r} is not of the form key=value")
         key, raw = item.split("=", 1)
         value = yaml.safe_load(raw) if raw.strip() else None
+        if key.strip() in REMOVED_KEYS:
+            _check_removed_key(key.strip(), value, f"override {item!r}")
+            continue
         node = d
         parts = key.strip().split(".")
         for p in parts[:-1]:

@@ -16,11 +16,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from llmar.config import ProjectionConfig
+from llmar.config import ProjectionConfig, without_removed_keys
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
 from llmar.projection.encoders import ENCODERS, Decoder
-from llmar.projection.input_features import check_input_features, stack_input_features
 from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
@@ -68,8 +67,7 @@ class ActionVQVAE(nn.Module):
         self.num_classes = num_classes
         if cfg.encoder not in ENCODERS:
             raise ValueError(f"projection.encoder must be one of {sorted(ENCODERS)}, got {cfg.encoder!r}")
-        check_input_features(cfg.input_features)
-        self.encoder = ENCODERS[cfg.encoder](layout, in_channels * len(cfg.input_features), cfg)
+        self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
         self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
         if cfg.class_input not in ("quantized", "encoder"):
             raise ValueError(f"projection.class_input must be 'quantized' or 'encoder', got {cfg.class_input!r}")
@@ -105,7 +103,7 @@ class ActionVQVAE(nn.Module):
         """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
         b, m = x.shape[:2]
         mask = x.flatten(2).abs().sum(-1) > 0
-        z = self.encoder(stack_input_features(x.flatten(0, 1), self.layout, self.cfg.input_features))
+        z = self.encoder(x.flatten(0, 1))
         return z.reshape(b, m, *z.shape[1:]), mask
 
     @torch.no_grad()
@@ -190,7 +188,8 @@ class ActionVQVAE(nn.Module):
     def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> ActionVQVAE:
         directory = Path(directory)
         meta = json.loads((directory / "config.json").read_text())
-        model = cls(ProjectionConfig(**meta["projection"]), JointLayout.from_dict(meta["layout"]),
+        saved = without_removed_keys({"projection": meta["projection"]}, directory / "config.json")["projection"]
+        model = cls(ProjectionConfig(**saved), JointLayout.from_dict(meta["layout"]),
                     meta["in_channels"], meta["llm_width"], meta.get("num_classes", 0))
         model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))
         return model

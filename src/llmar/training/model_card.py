@@ -95,7 +95,7 @@ def _recipe(cfg: Config) -> str:
                 f"SGD lr {g.lr:g}, batch {g.batch_size}, {seed}\n{budget}\n- every setting: config.yaml")
     p = cfg.projection
     tokens = "one token per body part per step" if p.part_tokens else "one token per step"
-    stage1 = (f"`{p.encoder}` encoder on {'+'.join(p.input_features)}, a step per {p.temporal_downsample} frames, {tokens}; "
+    stage1 = (f"`{p.encoder}` encoder, a step per {p.temporal_downsample} frames, {tokens}; "
               f"{p.codebook} codebook of {p.num_codes} codes x {p.code_dim}; class-aware term {p.class_weight:g}; "
               f"{p.epochs} epochs")
     stage2 = {"lora": f"LoRA (r {cfg.llm.lora_r}, alpha {cfg.llm.lora_alpha}, on {', '.join(cfg.llm.lora_targets)})",
