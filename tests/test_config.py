@@ -40,6 +40,7 @@ def test_list_from_comma_string():
 # a value of each removed key that did something: an old run holding it must not load as if it had not
 REMOVED_SETTINGS = {
     "projection.input_features": ["joint", "bone", "motion"],
+    "projection.llm_map": "mlp",
 }
 
 

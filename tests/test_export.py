@@ -123,12 +123,11 @@ def test_auto_falls_back_when_dynamo_fails_and_leaves_no_file_when_all_fail(tmp_
 
 
 def test_llm_vectors_export_gives_the_projected_encoder_vectors(tmp_path, synthetic_small):
-    """A continuous-entry run's export: the encoder's vectors through the map to the LLM's width (here with
-    the residual MLP of `llm_map: mlp`), in the LLM's reading order; no codebook."""
+    """A continuous-entry run's export: the encoder's vectors through the map to the LLM's width, in the LLM's
+    reading order; no codebook."""
     torch.manual_seed(0)
-    vq = ActionVQVAE(ProjectionConfig(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True, llm_map="mlp"),
+    vq = ActionVQVAE(ProjectionConfig(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True),
                      NTU25, 3, 32).eval()
-    torch.nn.init.normal_(vq.to_llm_residual[-1].weight)  # as after stage 2: the residual map counts
     path = export_onnx(vq, tmp_path / "vectors.onnx", "llm_vectors", num_frames=FRAMES, max_bodies=BODIES,
                        sentence_order="part", summary_tokens=True)
     x = real_like_clips(synthetic_small, 3)

@@ -90,24 +90,6 @@ def test_class_head_reads_what_the_config_names():
         vqvae(class_input="tokens")
 
 
-def test_mlp_llm_map_starts_as_the_linear_map_and_round_trips(tmp_path):
-    """`llm_map: mlp` adds a residual MLP whose last layer starts at zero: the first outputs are the linear
-    map's; a gradient step moves them; save/load keeps it."""
-    torch.manual_seed(0)
-    cfg = ProjectionConfig(codebook="euclidean", num_codes=16, code_dim=8, hidden_dim=16, llm_map="mlp")
-    vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24)
-    v = torch.randn(5, 8)
-    torch.testing.assert_close(vq.project(v), vq.to_llm(v))
-    vq.project(v).pow(2).sum().backward()
-    assert vq.to_llm_residual[-1].weight.grad.abs().sum() > 0
-    torch.optim.SGD(vq.parameters(), 0.1).step()
-    assert not torch.allclose(vq.project(v), vq.to_llm(v))
-    vq.save_pretrained(tmp_path)
-    torch.testing.assert_close(ActionVQVAE.from_pretrained(tmp_path).project(v), vq.project(v))
-    with pytest.raises(ValueError, match="llm_map"):
-        ActionVQVAE(ProjectionConfig(llm_map="deep"), KINECT20, 3, llm_width=24)
-
-
 def test_class_term_trains_the_encoder_through_the_tokens():
     """The class head reads the quantized sentence; its loss reaches the encoder (straight-through) and,
     trained, it names the class of every clip from the tokens alone."""

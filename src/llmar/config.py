@@ -55,7 +55,6 @@ class ProjectionConfig:
     assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
     class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
     class_input: str = "quantized"  # what the class head reads: quantized (the tokens) | encoder (the vectors)
-    llm_map: str = "linear"  # code/vector -> LLM width: linear | mlp (linear + a residual MLP that starts at zero)
     label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
     dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
     epochs: int = 30  # stage-1 epochs (see min_steps)
@@ -166,6 +165,7 @@ class Config:
 # that measured worse (docs/experiments.md keeps the figures); a saved run holding one at that value loads.
 REMOVED_KEYS: dict[str, Any] = {
     "projection.input_features": ["joint"],
+    "projection.llm_map": "linear",
 }
 
 

@@ -81,18 +81,6 @@ class ActionVQVAE(nn.Module):
         else:
             raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
-        if cfg.llm_map not in ("linear", "mlp"):
-            raise ValueError(f"projection.llm_map must be 'linear' or 'mlp', got {cfg.llm_map!r}")
-        # LLaVA-1.5's two-layer projector, as a residual on the linear map, trained in stage 2 only: its last
-        # layer starts at zero, so stage 2 starts from the linear map (and its MMD alignment). Built on a
-        # forked RNG, so the rest of the model (and stage 1) is the same as with `llm_map: linear`.
-        self.to_llm_residual = None
-        if cfg.llm_map == "mlp":
-            with torch.random.fork_rng(devices=[]):
-                self.to_llm_residual = nn.Sequential(nn.Linear(cfg.code_dim, llm_width), nn.GELU(),
-                                                     nn.Linear(llm_width, llm_width))
-            nn.init.zeros_(self.to_llm_residual[-1].weight)
-            nn.init.zeros_(self.to_llm_residual[-1].bias)
         # class-aware term: a small head reads the quantized sentence, so the tokens themselves (not only
         # the encoder) must carry what separates the classes; with `class_input: encoder` it reads the
         # unquantised vectors, which is what the LLM reads with `llm.entry: continuous`; unused at inference
@@ -128,11 +116,7 @@ class ActionVQVAE(nn.Module):
 
     def project(self, vectors: torch.Tensor) -> torch.Tensor:
         """Code or encoder vectors [..., D] -> the LLM's embedding width [..., llm_width]."""
-        out = self.to_llm(vectors)
-        return out if self.to_llm_residual is None else out + self.to_llm_residual(vectors)
-
-    def llm_map_modules(self) -> list[nn.Module]:
-        return [self.to_llm] + ([self.to_llm_residual] if self.to_llm_residual is not None else [])
+        return self.to_llm(vectors)
 
     def code_embeddings(self) -> torch.Tensor:
         """[K, llm_width]: every code projected into the LLM's embedding space."""

@@ -58,8 +58,6 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
     improving, a decay, and the best-validation weights restored (training/validation.py); or ``replay``, such
     a schedule as decided. Returns the steps, and the schedule and tracker under validation."""
     cfg = vqvae.cfg
-    if vqvae.to_llm_residual is not None:  # stage-2 capacity: stage 1 aligns the linear map alone
-        vqvae.to_llm_residual.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in vqvae.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     fixed = stage1_epochs(cfg, len(loader)) * len(loader)
     plateau = replay or (PlateauSchedule(max(1, int(0.05 * fixed))) if validation else None)

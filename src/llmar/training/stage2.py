@@ -36,8 +36,7 @@ def set_trainable(model: LLMActionRecognizer, tokenizer_lr: float | None = None)
     unless ``tokenizer_lr`` is set: then the language-model loss reaches the encoder through
     straight-through code vectors (the codebook itself stays fixed, so token ids keep their meaning)."""
     model.vqvae.requires_grad_(False)
-    for module in model.vqvae.llm_map_modules():
-        module.requires_grad_(model.cfg.entry != "snap")
+    model.vqvae.to_llm.requires_grad_(model.cfg.entry != "snap")
     if tokenizer_lr and model.cfg.entry != "snap":
         model.vqvae.encoder.requires_grad_(True)
 
