@@ -41,6 +41,8 @@ def test_list_from_comma_string():
 REMOVED_SETTINGS = {
     "projection.input_features": ["joint", "bone", "motion"],
     "projection.llm_map": "mlp",
+    "llm.sentence_order": "part",
+    "llm.summary_tokens": True,
 }
 
 

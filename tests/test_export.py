@@ -89,8 +89,6 @@ def test_bad_arguments(tmp_path, synthetic_small):
         export_tokenizer_onnx(vq, tmp_path / "x.onnx", exporter="tflite")
     with pytest.raises(ValueError, match="output must be one of"):
         export_onnx(vq, tmp_path / "x.onnx", output="logits")
-    with pytest.raises(ValueError, match="sentence_order"):
-        export_onnx(vq, tmp_path / "x.onnx", sentence_order="space")
 
 
 def test_cli_export_uses_the_run_clip_shape(tmp_path, synthetic_small):
@@ -128,18 +126,17 @@ def test_llm_vectors_export_gives_the_projected_encoder_vectors(tmp_path, synthe
     torch.manual_seed(0)
     vq = ActionVQVAE(ProjectionConfig(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True),
                      NTU25, 3, 32).eval()
-    path = export_onnx(vq, tmp_path / "vectors.onnx", "llm_vectors", num_frames=FRAMES, max_bodies=BODIES,
-                       sentence_order="part", summary_tokens=True)
+    path = export_onnx(vq, tmp_path / "vectors.onnx", "llm_vectors", num_frames=FRAMES, max_bodies=BODIES)
     x = real_like_clips(synthetic_small, 3)
     got = run_onnx(path, x)
     with torch.no_grad():
         z, mask = vq.encode(x)
-        want = vq.project(vq.in_reading_order(z, "part", summary_tokens=True))
+        want = vq.project(z)
     steps, parts = FRAMES // 4, 5
-    assert set(got) == {"llm_vectors", "body_mask"} and got["llm_vectors"].shape == (3, BODIES, (steps + 1) * parts, 32)
+    assert set(got) == {"llm_vectors", "body_mask"} and got["llm_vectors"].shape == (3, BODIES, steps * parts, 32)
     np.testing.assert_allclose(got["llm_vectors"], want.numpy(), atol=1e-5)
     assert np.array_equal(got["body_mask"], mask.numpy())
     meta = exported_with(path)
-    assert meta["output"] == "llm_vectors" and meta["llm_width"] == "32" and meta["sentence_order"] == "part"
+    assert meta["output"] == "llm_vectors" and meta["llm_width"] == "32"
     with pytest.raises(ValueError, match="not a tokenizer export"):
         run_onnx_tokenizer(path, x)

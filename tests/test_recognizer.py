@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from llmar.config import Config, LLMConfig, ProjectionConfig
-from llmar.data.layout import KINECT20, NTU25
+from llmar.data.layout import NTU25
 from llmar.llm.loading import load_llm
 from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 from llmar.projection.vqvae import ActionVQVAE
@@ -135,54 +135,6 @@ def test_nearest_class():
     assert nearest_class("the person claps", CLASSES) == 1
     assert nearest_class("raising arms", CLASSES) == 3
     assert np.isscalar(nearest_class("xyz", CLASSES))
-
-
-def test_part_major_sentence_reads_each_part_in_turn(tiny_llm_dir):
-    """`llm.sentence_order: part` gives the LLM each body part's steps in turn: the same vectors and tokens
-    as the time-major sentence, permuted, and nothing else changes."""
-    llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
-    torch.manual_seed(0)
-    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16, part_tokens=True, temporal_downsample=4,
-                                      codebook="euclidean"), KINECT20, 3, llm.get_input_embeddings().embedding_dim).eval()
-    x = torch.randn(2, 1, 16, 20, 3)
-    by_time, by_part = (LLMActionRecognizer(LLMConfig(entry="continuous", sentence_order=order), vq, llm, tok, CLASSES)
-                        for order in ("time", "part"))
-    tokens_t, mask, vectors_t = by_time.encode_actions(x)
-    tokens_p, _, vectors_p = by_part.encode_actions(x)
-    steps, parts = 4, 5
-    assert tokens_t.shape == tokens_p.shape == (2, 1, steps * parts)
-    order = [t * parts + p for p in range(parts) for t in range(steps)]  # part-major read of a time-major row
-    assert torch.equal(tokens_p[:, 0], tokens_t[:, 0, order])
-    torch.testing.assert_close(vectors_p.reshape(2, -1, 8), vectors_t.reshape(2, -1, 8)[:, order])
-    with pytest.raises(ValueError, match="sentence_order"):
-        LLMActionRecognizer(LLMConfig(sentence_order="space"), vq, llm, tok, CLASSES)
-
-
-def test_summary_tokens_append_each_parts_mean(tiny_llm_dir):
-    """`llm.summary_tokens` appends, per body, each part's mean vector over the clip after the sentence; the
-    sentence itself is unchanged, in either order, and the tokens of the means are their nearest codes."""
-    llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
-    torch.manual_seed(0)
-    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16, part_tokens=True, temporal_downsample=4,
-                                      codebook="euclidean"), KINECT20, 3, llm.get_input_embeddings().embedding_dim).eval()
-    x = torch.randn(2, 2, 16, 20, 3)
-    x[1, 1] = 0  # the second clip has one body
-    steps, parts = 4, 5
-    for order in ("time", "part"):
-        plain, summed = (LLMActionRecognizer(LLMConfig(entry="continuous", sentence_order=order, summary_tokens=s),
-                                             vq, llm, tok, CLASSES) for s in (False, True))
-        tokens, mask, vectors = plain.encode_actions(x)
-        tokens_s, mask_s, vectors_s = summed.encode_actions(x)
-        assert torch.equal(mask, mask_s) and tokens_s.shape == (2, 2, steps * parts + parts)
-        assert torch.equal(tokens_s[..., : steps * parts], tokens)
-        rows, rows_s = vectors.reshape(3, steps * parts, 8), vectors_s.reshape(3, steps * parts + parts, 8)
-        torch.testing.assert_close(rows_s[:, : steps * parts], rows)
-        z, _ = vq.encode(x)
-        means = z[mask].reshape(3, steps, parts, 8).mean(1)
-        torch.testing.assert_close(rows_s[:, steps * parts:], means)
-        assert torch.equal(tokens_s[..., steps * parts:][mask], vq.codebook(means).indices)
-        ids, attn, _ = summed.build_inputs(tokens_s, mask_s)
-        assert (ids >= summed.base_id).sum() == 3 * (steps * parts + parts)
 
 
 class _BosTokenizer:

@@ -224,8 +224,7 @@ def cmd_export(args) -> int:
     num_frames = args.num_frames or (cfg.data.num_frames if cfg else 64)
     max_bodies = args.max_bodies or (cfg.data.max_bodies if cfg else 2)
     vqvae = ActionVQVAE.from_pretrained(proj).eval()
-    out = export_onnx(vqvae, args.out, output, num_frames=num_frames, max_bodies=max_bodies,
-                      sentence_order=llm.sentence_order, summary_tokens=llm.summary_tokens, exporter=args.exporter)
+    out = export_onnx(vqvae, args.out, output, num_frames=num_frames, max_bodies=max_bodies, exporter=args.exporter)
     shape = f"batch x {max_bodies} x {num_frames} x {vqvae.layout.num_joints} x {vqvae.in_channels}"
     what = {"llm_vectors": f"llm_vectors [batch, {max_bodies}, L, {vqvae.llm_width}], the vectors this run's LLM "
                            "reads (encoder and projection to its width)",

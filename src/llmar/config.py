@@ -71,8 +71,6 @@ class LLMConfig:
     dtype: str = "bfloat16"  # float32 | bfloat16 | float16: the frozen LLM's weights (bf16 is ~3x faster on CPU too)
     attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
     entry: str = "tokens"  # tokens | continuous | snap
-    sentence_order: str = "time"  # with part tokens: time (every part of a step, step by step) | part (each part's steps in turn)
-    summary_tokens: bool = False  # append each body part's mean vector over the clip after the sentence (P more tokens)
     finetune: str = "lora"  # lora | full | none
     lora_r: int = 16  # LoRA rank
     lora_alpha: int = 32  # LoRA scaling alpha (the update is scaled by alpha / r)
@@ -166,6 +164,8 @@ class Config:
 REMOVED_KEYS: dict[str, Any] = {
     "projection.input_features": ["joint"],
     "projection.llm_map": "linear",
+    "llm.sentence_order": "time",
+    "llm.summary_tokens": False,
 }
 
 

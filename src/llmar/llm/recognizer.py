@@ -51,8 +51,6 @@ class LLMActionRecognizer(nn.Module):
         super().__init__()
         if cfg.entry not in ENTRY_MODES:
             raise ValueError(f"llm.entry must be one of {ENTRY_MODES}, got {cfg.entry!r}")
-        if cfg.sentence_order not in ("time", "part"):
-            raise ValueError(f"llm.sentence_order must be 'time' or 'part', got {cfg.sentence_order!r}")
         if "{sentence}" not in cfg.prompt:
             raise ValueError("llm.prompt must contain the placeholder {sentence}")
         self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer
@@ -175,12 +173,12 @@ class LLMActionRecognizer(nn.Module):
 
     def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """x [B, M, T, V, C] -> (tokens [B, M, L], body mask [B, M], vectors of present bodies [n, D] in
-        sentence order, or None); L is T' tokens per part, plus P summary tokens with ``llm.summary_tokens``. The vectors are the encoder's output for continuous entry, and the
+        sentence order, or None); L is T' steps times the tokens per step (the body parts with part tokens),
+        step by step. The vectors are the encoder's output for continuous entry, and the
         straight-through code vectors (value: the code; gradient: into the encoder) when the tokenizer
         trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
         with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
             z, mask = self.vqvae.encode(x)
-            z = self.vqvae.in_reading_order(z, self.cfg.sentence_order, self.cfg.summary_tokens)
             q = self.vqvae.codebook(z)
         vectors = None
         if self.cfg.entry == "continuous":

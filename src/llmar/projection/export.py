@@ -7,8 +7,8 @@ resampled to T frames, as :func:`llmar.data.transforms.preprocess` makes it) and
   reads each id's vocabulary token from tokens.json's ``snap_ids``);
 - ``llm_vectors`` float32 [B, M, L, llm_width]: the encoder's vectors projected to the LLM's width, the rows a
   ``llm.entry: continuous`` run's LLM reads.
-L is T' steps (times the body parts with part tokens) in the LLM's reading order, plus the summary tokens
-when the run has them. The batch axis is dynamic; M, T, V and C are fixed at export time.
+L is T' steps (times the body parts with part tokens) in the LLM's reading order, step by step. The batch
+axis is dynamic; M, T, V and C are fixed at export time.
 
     vqvae = ActionVQVAE.from_pretrained("runs/demo/projection")
     export_tokenizer_onnx(vqvae, "tokenizer.onnx", num_frames=64, max_bodies=2)
@@ -36,35 +36,31 @@ VECTOR_OUTPUT_NAMES = ("llm_vectors", "body_mask")
 OUTPUTS = {"tokens": OUTPUT_NAMES, "llm_vectors": VECTOR_OUTPUT_NAMES}
 
 
-class _ReadingOrderGraph(nn.Module):
-    def __init__(self, vqvae: ActionVQVAE, sentence_order: str = "time", summary_tokens: bool = False):
+class _Stage1Graph(nn.Module):
+    def __init__(self, vqvae: ActionVQVAE):
         super().__init__()
-        self.vqvae, self.sentence_order, self.summary_tokens = vqvae, sentence_order, summary_tokens
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z, mask = self.vqvae.encode(x)
-        return self.vqvae.in_reading_order(z, self.sentence_order, self.summary_tokens), mask
+        self.vqvae = vqvae
 
 
-class TokenizerGraph(_ReadingOrderGraph):
+class TokenizerGraph(_Stage1Graph):
     """``ActionVQVAE.tokenize`` as a plain forward: encoder, then the nearest code by the codebook's own
     distance. Only the argmin is kept, so the codebook's losses and usage statistics stay out of the graph
     (the float64 Gram matrix of the hyperbolic distance does go in: it decides near ties)."""
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z, mask = self.encode(x)
+        z, mask = self.vqvae.encode(x)
         cb = self.vqvae.codebook
         flat = cb._prepare(z.reshape(-1, z.shape[-1]).to(cb.codes.dtype))
         indices = cb._pairwise(flat).argmin(dim=-1)
         return indices.reshape(z.shape[:-1]), mask
 
 
-class LLMVectorsGraph(_ReadingOrderGraph):
+class LLMVectorsGraph(_Stage1Graph):
     """What a continuous-entry run's LLM reads: the encoder's vectors, unquantised, through the map to the
     LLM's width (``ActionVQVAE.project``); no codebook."""
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z, mask = self.encode(x)
+        z, mask = self.vqvae.encode(x)
         return self.vqvae.project(z), mask
 
 
@@ -92,7 +88,7 @@ def _export_torchscript(graph: nn.Module, x: torch.Tensor, out_path: Path, opset
                       dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *names)})
 
 
-def _add_metadata(out_path: Path, graph: _ReadingOrderGraph, output: str, num_frames: int, max_bodies: int,
+def _add_metadata(out_path: Path, graph: _Stage1Graph, output: str, num_frames: int, max_bodies: int,
                   exporter: str) -> None:
     import onnx
 
@@ -101,8 +97,7 @@ def _add_metadata(out_path: Path, graph: _ReadingOrderGraph, output: str, num_fr
     meta = {"producer": "llmar", "output": output, "codebook": vqvae.cfg.codebook, "num_codes": vqvae.cfg.num_codes,
             "temporal_downsample": vqvae.cfg.temporal_downsample, "num_frames": num_frames,
             "max_bodies": max_bodies, "layout": vqvae.layout.name, "num_joints": vqvae.layout.num_joints,
-            "in_channels": vqvae.in_channels, "sentence_order": graph.sentence_order,
-            "summary_tokens": graph.summary_tokens, "llm_width": vqvae.llm_width, "exporter": exporter}
+            "in_channels": vqvae.in_channels, "llm_width": vqvae.llm_width, "exporter": exporter}
     del model.metadata_props[:]
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=str(v))
@@ -111,13 +106,13 @@ def _add_metadata(out_path: Path, graph: _ReadingOrderGraph, output: str, num_fr
 
 
 @torch.no_grad()
-def _pytorch_reference(graph: _ReadingOrderGraph, output: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pytorch_reference(graph: _Stage1Graph, output: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """What the recognizer computes (the codebook's own forward for tokens), to check the graph against."""
-    z, mask = graph.encode(x)
+    z, mask = graph.vqvae.encode(x)
     return (graph.vqvae.codebook(z).indices if output == "tokens" else graph.vqvae.project(z)), mask
 
 
-def _verify(graph: _ReadingOrderGraph, output: str, path: Path, num_frames: int, max_bodies: int) -> None:
+def _verify(graph: _Stage1Graph, output: str, path: Path, num_frames: int, max_bodies: int) -> None:
     """Raise unless onnxruntime gives PyTorch's output and mask on a random batch of 3: every token, or the
     vectors to float32 rounding."""
     check = _dummy_input(graph.vqvae, 3, num_frames, max_bodies)
@@ -167,8 +162,6 @@ def export_onnx(
     output: str = "tokens",
     num_frames: int = 64,
     max_bodies: int = 2,
-    sentence_order: str = "time",
-    summary_tokens: bool = False,
     opset: int = 18,
     exporter: str = "auto",
     verify: bool = True,
@@ -177,8 +170,6 @@ def export_onnx(
 
     output: "tokens" (codebook ids: the action sentence of a tokens or snap run) or "llm_vectors" (the
         encoder's vectors projected to the LLM's width: what a continuous-entry run's LLM reads).
-    sentence_order, summary_tokens: the run's ``llm.sentence_order`` and ``llm.summary_tokens``, so the
-        output comes in the order the LLM reads it.
     exporter: "dynamo" (torch.export based), "torchscript", or "auto" (dynamo, then TorchScript if it
         fails). The exporter used is stored in the model's metadata with the output, clip shape and codebook.
     verify: run the file with onnxruntime on a random batch; a token (or vector) that differs from PyTorch
@@ -186,8 +177,6 @@ def export_onnx(
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got {output!r}")
-    if sentence_order not in ("time", "part"):
-        raise ValueError(f"sentence_order must be 'time' or 'part', got {sentence_order!r}")
     if exporter not in ("auto", "dynamo", "torchscript"):
         raise ValueError(f"exporter must be 'auto', 'dynamo' or 'torchscript', got {exporter!r}")
     if num_frames < vqvae.cfg.temporal_downsample or num_frames % vqvae.cfg.temporal_downsample:
@@ -199,7 +188,7 @@ def export_onnx(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # a CPU copy in eval mode: the caller's model keeps its device, mode and usage statistics
     vqvae = copy.deepcopy(vqvae).cpu().eval()
-    graph = GRAPHS[output](vqvae, sentence_order, summary_tokens)
+    graph = GRAPHS[output](vqvae)
     # batch 2: a dummy batch of 1 lets tracers specialise the batch axis to a constant
     x = _dummy_input(vqvae, 2, num_frames, max_bodies)
     order = ["dynamo", "torchscript"] if exporter == "auto" else [exporter]

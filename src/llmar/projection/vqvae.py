@@ -100,20 +100,6 @@ class ActionVQVAE(nn.Module):
         z, mask = self.encode(x)
         return self.codebook(z).indices, mask
 
-    def in_reading_order(self, z: torch.Tensor, sentence_order: str = "time",
-                         summary_tokens: bool = False) -> torch.Tensor:
-        """z [B, M, T' * P, D], time-major from the encoder -> the order the LLM reads (``llm.sentence_order``:
-        ``time``, every part of a step, step by step; ``part``, each part's steps in turn). With
-        ``llm.summary_tokens``, each body part's mean over the clip's steps follows (P more, one without part
-        tokens): a pooled view of the whole clip, as the GRU probe's mean takes, right before the question."""
-        if sentence_order not in ("time", "part"):
-            raise ValueError(f"llm.sentence_order must be 'time' or 'part', got {sentence_order!r}")
-        parts = self.encoder.tokens_per_step
-        b, m, length, d = z.shape
-        steps = z.reshape(b, m, length // parts, parts, d)
-        sentence = z if sentence_order == "time" or parts == 1 else steps.transpose(2, 3).reshape(b, m, length, d)
-        return torch.cat([sentence, steps.mean(2)], dim=2) if summary_tokens else sentence
-
     def project(self, vectors: torch.Tensor) -> torch.Tensor:
         """Code or encoder vectors [..., D] -> the LLM's embedding width [..., llm_width]."""
         return self.to_llm(vectors)
