@@ -488,7 +488,7 @@ def measure_size(ctx, cfg, layout, coords, tokenizer, name, shape, r, rate, budg
     llm.config.use_cache = False
     vq = ActionVQVAE(cfg.projection, layout, coords, shape["hidden_size"], len(names)).eval()
     model = LLMActionRecognizer(cfg.llm, vq, attach_finetuning(llm, cfg), tokenizer, names).to(device)
-    set_trainable(model, cfg.train.tokenizer_lr)
+    set_trainable(model)
     opt = torch.optim.AdamW(param_groups(model, cfg))
     sync(device)
     common = {"model": name, "params_b": sum(p.numel() for p in llm.parameters()) / 1e9, "lora_r": r,

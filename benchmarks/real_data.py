@@ -59,7 +59,6 @@ ABLATIONS = {
     "full fine-tuning instead of LoRA": ["llm.finetune=full", "train.lr=5e-5", "llm.dtype=float32"],
     "without the class-aware term": ["projection.class_weight=0"],
     "whole-body tokens (no parts)": ["projection.part_tokens=false", "projection.temporal_downsample=2"],
-    "LM loss into the encoder": ["train.tokenizer_lr=3e-4"],
 }
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
 SHARED = REPO.parent / "shared" / "data"

@@ -39,7 +39,7 @@ def main() -> None:
     llm, tok = load_llm(cfg.llm.path, cfg.llm.dtype, attention=cfg.llm.attention)
     vq = ActionVQVAE(cfg.projection, KINECT20, 3, llm.get_input_embeddings().embedding_dim, len(NAMES)).eval()
     model = LLMActionRecognizer(cfg.llm, vq, attach_finetuning(llm, cfg), tok, NAMES)
-    set_trainable(model, cfg.train.tokenizer_lr)
+    set_trainable(model)
     opt = torch.optim.AdamW(param_groups(model, cfg))
     b = cfg.train.batch_size
     x, y = torch.randn(b, 1, cfg.data.num_frames, 20, 3), torch.arange(b) % len(NAMES)

@@ -43,6 +43,7 @@ REMOVED_SETTINGS = {
     "projection.llm_map": "mlp",
     "llm.sentence_order": "part",
     "llm.summary_tokens": True,
+    "train.tokenizer_lr": 3e-4,
 }
 
 

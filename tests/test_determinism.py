@@ -29,8 +29,7 @@ def brief_config(output_dir, tiny_llm_dir, **train_options) -> Config:
         "projection": {"part_tokens": True, "num_codes": 32, "code_dim": 16, "hidden_dim": 32, "epochs": 2,
                        "batch_size": 8, "class_weight": 1.0},
         "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
-        "train": {"epochs": 1, "batch_size": 4, "eval_batch_size": 4, "max_test_samples": 8,
-                  "tokenizer_lr": 1e-4, **train_options},
+        "train": {"epochs": 1, "batch_size": 4, "eval_batch_size": 4, "max_test_samples": 8, **train_options},
     })
 
 

@@ -1,5 +1,5 @@
-"""The tokenizer's design switches: body parts from the tree, part tokens, the class-aware term, the
-language-model loss reaching the encoder, and training budgets counted in steps."""
+"""The tokenizer's design switches: body parts from the tree, part tokens, the class-aware term, and training
+budgets counted in steps."""
 
 from __future__ import annotations
 

@@ -91,7 +91,6 @@ class TrainConfig:
     grad_accum: int = 1  # batches accumulated per optimizer step
     lr: float = 2e-4  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
     projection_lr: float = 1e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
-    tokenizer_lr: float | None = None  # set: the LM loss trains the stage-1 encoder too (straight-through)
     weight_decay: float = 0.0  # stage-2 AdamW weight decay
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
@@ -166,6 +165,7 @@ REMOVED_KEYS: dict[str, Any] = {
     "projection.llm_map": "linear",
     "llm.sentence_order": "time",
     "llm.summary_tokens": False,
+    "train.tokenizer_lr": None,
 }
 
 

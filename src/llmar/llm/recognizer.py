@@ -166,26 +166,16 @@ class LLMActionRecognizer(nn.Module):
         # F.embedding, not action_rows[...]: indexing's backward adds with atomics, so runs would differ
         return torch.where(is_action[..., None], F.embedding((ids - self.base_id).clamp(min=0), action_rows), out)
 
-    @property
-    def tokenizer_trains(self) -> bool:
-        """True when stage 2 passes the language-model loss into the encoder (``train.tokenizer_lr``)."""
-        return self.training and any(p.requires_grad for p in self.vqvae.encoder.parameters())
-
     def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """x [B, M, T, V, C] -> (tokens [B, M, L], body mask [B, M], vectors of present bodies [n, D] in
-        sentence order, or None); L is T' steps times the tokens per step (the body parts with part tokens),
-        step by step. The vectors are the encoder's output for continuous entry, and the
-        straight-through code vectors (value: the code; gradient: into the encoder) when the tokenizer
-        trains in stage 2; otherwise the VQ-VAE is frozen and only token ids are needed."""
-        with torch.set_grad_enabled(self.tokenizer_trains and torch.is_grad_enabled()):
+        sentence order, for continuous entry; else None); L is T' steps times the tokens per step (the body
+        parts with part tokens), step by step. The encoder and codebook are frozen in stage 2, so no gradient
+        is kept here; the map to the LLM's width (``embed``) trains."""
+        with torch.no_grad():
             z, mask = self.vqvae.encode(x)
-            q = self.vqvae.codebook(z)
-        vectors = None
-        if self.cfg.entry == "continuous":
-            vectors = z[mask].reshape(-1, z.shape[-1])
-        elif self.tokenizer_trains and self.cfg.entry == "tokens":
-            vectors = q.quantized[mask].reshape(-1, z.shape[-1])
-        return q.indices, mask, vectors
+            indices = self.vqvae.codebook(z).indices
+        vectors = z[mask].reshape(-1, z.shape[-1]) if self.cfg.entry == "continuous" else None
+        return indices, mask, vectors
 
     @staticmethod
     def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:

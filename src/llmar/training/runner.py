@@ -102,7 +102,7 @@ def _train_llmar(cfg, ds, train_idx, test_idx, accelerator, run_dir, logger, res
     model = build_recognizer(cfg, vqvae, llm, tokenizer, ds.classes)
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
-    set_trainable(model, cfg.train.tokenizer_lr)
+    set_trainable(model)
 
     def loader_for(indices):
         return make_loader(ds, indices, cfg, train=True, batch_size=cfg.train.batch_size, seed=stage2_seed)

@@ -31,28 +31,21 @@ def attach_finetuning(llm, cfg: Config):
     raise ValueError(f"llm.finetune must be lora, full or none, got {mode!r}")
 
 
-def set_trainable(model: LLMActionRecognizer, tokenizer_lr: float | None = None) -> None:
-    """The code-to-LLM projection trains unless codes are snapped. The rest of the VQ-VAE stays frozen,
-    unless ``tokenizer_lr`` is set: then the language-model loss reaches the encoder through
-    straight-through code vectors (the codebook itself stays fixed, so token ids keep their meaning)."""
+def set_trainable(model: LLMActionRecognizer) -> None:
+    """The code-to-LLM projection trains unless codes are snapped; the rest of the VQ-VAE stays frozen."""
     model.vqvae.requires_grad_(False)
     model.vqvae.to_llm.requires_grad_(model.cfg.entry != "snap")
-    if tokenizer_lr and model.cfg.entry != "snap":
-        model.vqvae.encoder.requires_grad_(True)
 
 
 def param_groups(model: LLMActionRecognizer, cfg: Config) -> list[dict]:
-    encoder = [p for p in model.vqvae.encoder.parameters() if p.requires_grad]
-    projection = [p for p in model.vqvae.parameters() if p.requires_grad and all(p is not e for e in encoder)]
-    ids = {id(p) for p in projection + encoder}
+    projection = [p for p in model.vqvae.parameters() if p.requires_grad]
+    ids = {id(p) for p in projection}
     llm = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     groups = []
     if llm:
         groups.append({"params": llm, "lr": cfg.train.lr})
     if projection:
         groups.append({"params": projection, "lr": cfg.train.projection_lr})
-    if encoder:
-        groups.append({"params": encoder, "lr": cfg.train.tokenizer_lr})
     if not groups:
         raise ValueError("nothing to train: llm.finetune is 'none' and llm.entry is 'snap'")
     return groups
