@@ -3,8 +3,9 @@
     python benchmarks/config_reference.py           # rewrite the page
     python benchmarks/config_reference.py --check   # exit 1 when the page is out of date or a key has no description
 
-The meaning of a key is the ``#`` comment on its line in the dataclass (or the comment lines right above
-it). The file is read as source (``ast`` and ``tokenize``), not imported, so the page needs no torch.
+The meaning of a key is the ``#`` comment at the end of its line (its last line, when it spans several) in
+the dataclass, or the comment lines right above it. A type ``Literal["a", "b"]`` is shown as its choices,
+``"a" | "b"``. The file is read as source (``ast`` and ``tokenize``), not imported, so the page needs no torch.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ A config is a YAML file whose sections map onto the dataclasses of `src/llmar/co
 be set in the file or on the command line with `--set section.key=value` (the value is read as YAML:
 `--set train.epochs=5`, `--set "llm.lora_targets=[q_proj,v_proj]"`). A run saves its resolved config as
 `RUN_DIR/config.yaml`; `llmar init-config DATA` prints the recipe derived for your data as commented YAML.
-Unknown keys are an error.
+Unknown keys are an error, and so is a value outside a key's choices (a type such as `"conv" | "gcn"`),
+when the config is read.
 
 The defaults here are the dataclasses' own. `llmar train DATA` (no config file) starts from them and sets
 the derived recipe on top ([method](method.md) says which keys and why); the files in `configs/` set
@@ -61,6 +63,14 @@ def _comments(src: str) -> dict[int, str]:
     return out
 
 
+def _type(node: ast.expr, src: str) -> str:
+    """The annotation as written, but a ``Literal[...]`` as the values it allows: ``"conv" | "gcn"``."""
+    if isinstance(node, ast.Subscript) and getattr(node.value, "id", "") == "Literal":
+        values = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return " | ".join(ast.get_source_segment(src, v) for v in values)
+    return ast.get_source_segment(src, node)
+
+
 def _default(node: ast.expr | None, src: str) -> str:
     if node is None:
         return "(required)"
@@ -84,10 +94,10 @@ def keys(source: Path = SOURCE) -> list[Key]:
         for stmt in cls.body:
             if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
                 continue
-            kind = ast.get_source_segment(src, stmt.annotation)
+            kind = _type(stmt.annotation, src)
             if kind.endswith("Config"):  # a section, not a key
                 continue
-            meaning = comments.get(stmt.lineno, "")
+            meaning = comments.get(stmt.end_lineno, "")
             above, n = [], stmt.lineno - 1
             while n >= 1 and lines[n - 1].strip().startswith("#"):
                 above.insert(0, lines[n - 1].strip().lstrip("#").strip())

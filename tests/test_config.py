@@ -1,9 +1,22 @@
 import json
+import re
+import typing
+from typing import Literal
 
 import pytest
 import yaml
 
-from llmar.config import REMOVED_KEYS, Config, ProjectionConfig, RemovedKeyError, apply_overrides
+from llmar.config import (
+    REMOVED_KEYS,
+    Config,
+    DataConfig,
+    GCNTrainConfig,
+    LLMConfig,
+    ProjectionConfig,
+    RemovedKeyError,
+    TrainConfig,
+    apply_overrides,
+)
 
 
 def test_yaml_roundtrip_and_overrides(tmp_path):
@@ -91,3 +104,46 @@ def test_a_saved_stage1_with_a_removed_key_loads_at_its_neutral_value_and_fails_
         with pytest.raises(RemovedKeyError, match=rf"{tmp_path / 'config.json'}: {key} is .*removed in llmar 0\.3\.0"):
             ActionVQVAE.from_pretrained(tmp_path)
         del meta["projection"][name]
+
+
+SECTIONS = {"": Config, "data.": DataConfig, "projection.": ProjectionConfig, "llm.": LLMConfig, "train.": TrainConfig,
+            "gcn.": GCNTrainConfig}
+CHOICE_KEYS = {prefix + key: (cls, key, typing.get_args(hint)) for prefix, cls in SECTIONS.items()
+               for key, hint in typing.get_type_hints(cls).items() if typing.get_origin(hint) is Literal}
+
+
+def test_the_string_choice_keys_are_typed_with_their_choices():
+    assert set(CHOICE_KEYS) == {"model", "data.kind", "projection.encoder", "projection.codebook",
+                                "projection.class_input", "llm.dtype", "llm.entry", "llm.finetune", "train.budget",
+                                "train.validation_weights", "train.mixed_precision"}
+
+
+def test_the_choices_are_what_the_code_has():
+    from llmar.data.registry import KINDS
+    from llmar.llm.loading import DTYPES
+    from llmar.llm.recognizer import LLM_INPUT_WORDS
+    from llmar.projection.encoders import ENCODERS
+
+    for key, registry in (("data.kind", KINDS), ("llm.dtype", DTYPES), ("llm.entry", LLM_INPUT_WORDS),
+                          ("projection.encoder", ENCODERS)):
+        assert set(CHOICE_KEYS[key][2]) == set(registry), key
+
+
+@pytest.mark.parametrize("dotted", sorted(CHOICE_KEYS))
+def test_a_value_outside_a_keys_choices_fails_when_the_config_is_built(tmp_path, dotted):
+    cls, key, choices = CHOICE_KEYS[dotted]
+    message = rf"config {re.escape(dotted)}: 'bogus' is not one of {re.escape(str(list(choices)))}"
+    with pytest.raises(ValueError, match=message):
+        cls(**{key: "bogus"})
+    with pytest.raises(ValueError, match=message):
+        apply_overrides(Config(), [f"{dotted}=bogus"])
+    section, _, name = dotted.rpartition(".")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({section: {name: "bogus"}} if section else {name: "bogus"}))
+    with pytest.raises(ValueError, match=message):
+        Config.load(tmp_path / "c.yaml")
+
+
+def test_an_unquoted_yaml_no_is_named_as_the_cause():
+    with pytest.raises(ValueError, match=r"train.mixed_precision: False is not one of .*quote it"):
+        apply_overrides(Config(), ["train.mixed_precision=no"])
+    assert apply_overrides(Config(), ['train.mixed_precision="no"']).train.mixed_precision == "no"

