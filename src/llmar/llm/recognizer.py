@@ -27,7 +27,6 @@ from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_al
 from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
 
-ENTRY_MODES = ("tokens", "continuous", "snap")
 # what the LLM reads of a clip in each entry mode, in words (command output, model cards)
 LLM_INPUT_WORDS = {
     "tokens": "an action sentence of codebook tokens <a_k>, embedded through the projected codebook (llm.entry: tokens)",
@@ -49,8 +48,6 @@ class LLMActionRecognizer(nn.Module):
         lists in training and by default (all classes unless some are held out as unseen); ``descriptions``:
         the class descriptions the answer and choice templates may use."""
         super().__init__()
-        if cfg.entry not in ENTRY_MODES:
-            raise ValueError(f"llm.entry must be one of {ENTRY_MODES}, got {cfg.entry!r}")
         if "{sentence}" not in cfg.prompt:
             raise ValueError("llm.prompt must contain the placeholder {sentence}")
         self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer

@@ -65,21 +65,15 @@ class ActionVQVAE(nn.Module):
         super().__init__()
         self.cfg, self.layout, self.in_channels, self.llm_width = cfg, layout, in_channels, llm_width
         self.num_classes = num_classes
-        if cfg.encoder not in ENCODERS:
-            raise ValueError(f"projection.encoder must be one of {sorted(ENCODERS)}, got {cfg.encoder!r}")
         self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
         self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
-        if cfg.class_input not in ("quantized", "encoder"):
-            raise ValueError(f"projection.class_input must be 'quantized' or 'encoder', got {cfg.class_input!r}")
         if cfg.codebook == "hyperbolic":
             self.codebook = HyperbolicCodebook(
                 cfg.num_codes, cfg.code_dim, curvature=cfg.curvature, learn_curvature=cfg.learn_curvature,
                 dead_code_threshold=cfg.dead_code_threshold, clip_norm=cfg.clip_norm,
             )
-        elif cfg.codebook == "euclidean":
-            self.codebook = EuclideanCodebook(cfg.num_codes, cfg.code_dim, dead_code_threshold=cfg.dead_code_threshold)
         else:
-            raise ValueError(f"projection.codebook must be 'hyperbolic' or 'euclidean', got {cfg.codebook!r}")
+            self.codebook = EuclideanCodebook(cfg.num_codes, cfg.code_dim, dead_code_threshold=cfg.dead_code_threshold)
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
         # class-aware term: a small head reads the quantized sentence, so the tokens themselves (not only
         # the encoder) must carry what separates the classes; with `class_input: encoder` it reads the

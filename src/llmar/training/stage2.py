@@ -25,10 +25,7 @@ def attach_finetuning(llm, cfg: Config):
             return get_peft_model(llm, lora)
     if mode == "full":
         llm.requires_grad_(True)
-        return llm
-    if mode == "none":
-        return llm
-    raise ValueError(f"llm.finetune must be lora, full or none, got {mode!r}")
+    return llm
 
 
 def set_trainable(model: LLMActionRecognizer) -> None:
