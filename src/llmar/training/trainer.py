@@ -179,7 +179,7 @@ def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimize
         if best is not None:
             restore(accelerator.unwrap_model(pmodel), best)
         result.update(schedule=plateau, tracker=tracker)
-    else:
+    elif replay is None:  # a replay's length was chosen on validation: no step floor to raise
         warn_if_still_falling(losses, loop.stage, loop.budget_knob)
     return result
 
