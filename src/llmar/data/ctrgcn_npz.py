@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.layout import NTU25, generic_layout
-from llmar.data.npz_io import check_finite, member_memmap, open_zip, read_member, valid_lengths
+from llmar.data.formats import DataFormat
+from llmar.data.layout import NTU25, layout_by_joint_count
+from llmar.data.npz_io import array_names, check_finite, member_memmap, open_zip, read_member, valid_lengths
 from llmar.data.ntu_classes import default_class_names
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def load_ctrgcn_npz(
     if keep.size == 0:
         raise DataError(f"{path}: no usable samples")
     lengths = valid_lengths(x[keep]) if keep.size < len(x) else valid_lengths(x)
-    layout = NTU25 if (num_joints, coords) == (25, 3) else generic_layout(num_joints)
+    layout = layout_by_joint_count(num_joints, (NTU25,), coords)
     return SkeletonDataset(
         x=x[keep] if keep.size < len(x) else x,
         lengths=lengths,
@@ -106,3 +107,21 @@ def load_ctrgcn_npz(
         names=names[keep],
         source=str(path),
     )
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def is_ctrgcn_npz(path: Path) -> bool:
+    """An ``.npz`` with CTR-GCN's ``x_train`` or ``x_test`` (checked before the generic ``x``)."""
+    return path.is_file() and path.suffix == ".npz" and bool({"x_train", "x_test"} & array_names(path))
+
+
+FORMAT = DataFormat(
+    name="ctrgcn_npz",
+    title="a CTR-GCN .npz",
+    load=load_ctrgcn_npz,
+    detect=is_ctrgcn_npz,
+    layouts=(NTU25,),  # other skeletons get a generic chain: the file does not say which they are
+    sample_suffixes=(".npz",),  # a whole dataset: `llmar predict` reads every sample
+)

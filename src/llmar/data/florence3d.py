@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample
 from llmar.data.layout import FLORENCE15
 
 log = logging.getLogger(__name__)
@@ -78,3 +79,27 @@ def folds(ds: SkeletonDataset) -> Iterator[tuple[np.ndarray, np.ndarray, str]]:
     for actor in sorted(set(ds.split)):
         test = ds.split == actor
         yield np.flatnonzero(~test), np.flatnonzero(test), str(actor)
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def is_florence_folder(path: Path) -> bool:
+    """A folder with ``aAA_sS_idN.txt`` files at any depth."""
+    return path.is_dir() and any(_NAME.fullmatch(p.stem) for p in path.rglob("a*_s*_id*.txt"))
+
+
+def _read_text_sample(path: Path) -> Sample:
+    return path.stem, read_sample(path)[None]
+
+
+FORMAT = DataFormat(
+    name="florence3d",
+    title="a Florence 3D video",
+    load=load_florence3d,
+    detect=is_florence_folder,
+    layouts=(FLORENCE15,),
+    # a lone Florence file may have any name (UAV-Human's are told by theirs), so it takes the other .txt
+    sample_suffixes=(".txt",),
+    read_sample=_read_text_sample,
+)

@@ -26,8 +26,18 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat
 from llmar.data.layout import LAYOUTS, JointLayout, generic_layout
-from llmar.data.npz_io import ChunkedArray, check_finite, member_memmap, open_zip, read_member, valid_lengths, write_npz
+from llmar.data.npz_io import (
+    ChunkedArray,
+    array_names,
+    check_finite,
+    member_memmap,
+    open_zip,
+    read_member,
+    valid_lengths,
+    write_npz,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +142,27 @@ def load_npz(path: str | Path, mmap: bool = True, check: bool | None = None) -> 
     if check:
         check_finite(ds.x, ds.names, str(path))
     return ds
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def is_generic_npz(path: Path) -> bool:
+    """An ``.npz`` with an ``x`` array. It is the last format to look at an ``.npz``, so one with neither
+    ``x`` nor CTR-GCN's arrays is a DataError that lists the arrays it has."""
+    if not path.is_file() or path.suffix != ".npz":
+        return False
+    names = array_names(path)
+    if "x" not in names:
+        raise DataError(f"{path}: .npz with arrays {sorted(names)} is neither the generic nor the CTR-GCN format")
+    return True
+
+
+FORMAT = DataFormat(
+    name="npz",
+    title="a generic .npz",
+    load=load_npz,
+    detect=is_generic_npz,
+    layouts=(),  # the file names its layout (layout_json, or joint names and parents)
+    sample_suffixes=(".npz",),  # a whole dataset: `llmar predict` reads every sample
+)

@@ -1,4 +1,5 @@
-"""MediaPipe Pose (BlazePose, 33 landmarks) exported as JSON or CSV, one file per video.
+"""MediaPipe Pose (BlazePose, 33 landmarks) exported as JSON or CSV, one file per video; as a dataset
+(``mediapipe``), ``ROOT/<class name>/<video>.json`` or ``.csv`` as :mod:`llmar.data.pose_folder` describes.
 
 JSON: a list of frames (or ``{"frames": [...]}``). A frame is one pose, its 33 landmarks
 ``[{"x": .., "y": .., "z": .., "visibility": ..}, ...]`` in :data:`~llmar.data.layout.MEDIAPIPE33` order;
@@ -23,13 +24,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from llmar.data.dataset import DataError
+from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample
 from llmar.data.layout import MEDIAPIPE33
-from llmar.data.pose_common import Person, json_frames, make_person
+from llmar.data.pose_common import Person, json_frames, make_person, to_bodies
+from llmar.data.pose_folder import PoseReader, file_videos, load_pose_folder
+from llmar.data.pose_sniff import pose_file_kind, pose_folder_kind
 
 NUM_LANDMARKS = MEDIAPIPE33.num_joints
 _COORDS = (("x",), ("y",), ("z",), ("v", "visibility"))
@@ -139,3 +144,36 @@ def _read_csv(path: Path, world: bool) -> list[list[Person]]:
             raise DataError(f"{where}: empty or non-numeric landmark value: {e}") from None
         frames.append([make_person(xy, conf, None, where)])
     return frames
+
+
+def load_mediapipe(
+    root: str | Path, world: bool = False, min_confidence: float = 0.3, max_bodies: int = 2, min_frames: int = 1
+) -> SkeletonDataset:
+    """MediaPipe Pose 33 landmarks, ROOT/<class>/<video>.json or .csv; 2D image landmarks, or with
+    ``world`` the 3D world landmarks."""
+    reader = PoseReader(
+        "MediaPipe",
+        partial(file_videos, suffixes=(".json", ".csv")),
+        lambda video: read_mediapipe_video(video[1], world),
+        (MEDIAPIPE33,),
+    )
+    return load_pose_folder(root, reader, min_confidence, max_bodies, min_frames)
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def _read_json_sample(path: Path) -> Sample:
+    return path.stem, to_bodies(read_mediapipe_video(path), str(path))
+
+
+FORMAT = DataFormat(
+    name="mediapipe",
+    title="pose-estimator output (MediaPipe Pose)",
+    load=load_mediapipe,
+    detect=lambda path: pose_folder_kind(path) == "mediapipe",
+    layouts=(MEDIAPIPE33,),
+    sample_suffixes=(".json",),  # `llmar predict` reads a lone JSON; CSV only as part of a dataset
+    is_sample=lambda path: pose_file_kind(path) == "mediapipe",
+    read_sample=_read_json_sample,
+)

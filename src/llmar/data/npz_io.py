@@ -94,6 +94,12 @@ def open_zip(path: str | Path) -> zipfile.ZipFile:
         raise DataError(f"{path}: not a valid .npz (zip) file: {e}") from None
 
 
+def array_names(path: str | Path) -> set[str]:
+    """The names of the arrays an ``.npz`` holds (``x``, ``y_train``, ...), read from its zip directory."""
+    with open_zip(path) as zf:
+        return {n.removesuffix(".npy") for n in zf.namelist()}
+
+
 def member_memmap(path: str | Path, zf: zipfile.ZipFile, member: str) -> np.ndarray | None:
     """Memory-map ``member`` of an open ``.npz``, or None when it is compressed (then read it)."""
     try:

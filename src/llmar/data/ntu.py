@@ -19,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample, holds
 from llmar.data.generic_npz import save_npz
 from llmar.data.layout import NTU25
 from llmar.data.ntu_classes import ntu_class_names
@@ -193,3 +194,21 @@ def prepare_ntu(
         del x
         tmp.unlink(missing_ok=True)
     return out_path
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def _read_skeleton_sample(path: Path) -> Sample:
+    return path.stem, load_ntu_sample(path)
+
+
+FORMAT = DataFormat(
+    name="ntu_raw",
+    title="a raw NTU RGB+D .skeleton file",
+    load=load_ntu_raw,
+    detect=lambda path: holds(path, "*.skeleton"),  # a folder with .skeleton files at any depth
+    layouts=(NTU25,),
+    sample_suffixes=(".skeleton",),
+    read_sample=_read_skeleton_sample,
+)

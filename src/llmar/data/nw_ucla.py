@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample
 from llmar.data.layout import KINECT20
 
 log = logging.getLogger(__name__)
@@ -78,3 +79,30 @@ def load_nw_ucla(root: str | Path, min_frames: int = 1) -> SkeletonDataset:
     names, labels, views, seqs = zip(*samples) if samples else ((), (), (), ())
     split = ["train" if v in TRAIN_VIEWS else "test" for v in views]
     return SkeletonDataset.from_sequences(list(seqs), labels, CLASSES, split, KINECT20, names, str(root))
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def is_nw_ucla_folder(path: Path) -> bool:
+    """The dataset folder (with ``all_sqe/``) or ``all_sqe`` itself (its ``aAA_sSS_eEE_vVV.json`` files)."""
+    if not path.is_dir():
+        return False
+    return (path / "all_sqe").is_dir() or next(path.glob("a[0-9][0-9]_s[0-9][0-9]_e*_v*.json"), None) is not None
+
+
+def _read_json_sample(path: Path) -> Sample:
+    name, _, _, skel = read_sample(path)
+    return name, skel[None]
+
+
+FORMAT = DataFormat(
+    name="nw_ucla",
+    title="a NW-UCLA sample",
+    load=load_nw_ucla,
+    detect=is_nw_ucla_folder,
+    layouts=(KINECT20,),
+    # a lone NW-UCLA sample is told by nothing but its content, so it takes the JSON no other format claims
+    sample_suffixes=(".json",),
+    read_sample=_read_json_sample,
+)

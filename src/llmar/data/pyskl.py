@@ -10,12 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.layout import COCO17, NTU25, generic_layout
+from llmar.data.formats import DataFormat
+from llmar.data.layout import COCO17, NTU25, layout_by_joint_count
 from llmar.data.ntu_classes import default_class_names
 
 log = logging.getLogger(__name__)
 
+PYSKL_LAYOUTS = (NTU25, COCO17)  # NTU's 3D Kinect skeletons, and the 2D HRNet annotations in COCO order
 _NTU_NAME = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A(\d{3})")
+
 
 def _pick_split(split: dict, benchmark: str | None, path: Path) -> tuple[dict[str, str], str | None]:
     """frame_dir -> 'train'/'test' for one benchmark of a PYSKL split dict (e.g. xsub_train/xsub_val)."""
@@ -185,12 +188,7 @@ def load_pyskl(
         k = int(max(labels)) + 1
     if max(labels) >= k:
         raise DataError(f"{path}: label {max(labels)} is outside {k} classes")
-    if v == 25 and c == 3:
-        layout = NTU25
-    elif v == 17:
-        layout = COCO17  # PYSKL's 2D HRNet annotations
-    else:
-        layout = generic_layout(v)
+    layout = layout_by_joint_count(v, PYSKL_LAYOUTS, c)
     return SkeletonDataset(
         x=x,
         lengths=np.minimum([s.shape[1] for s in seqs], t),
@@ -201,3 +199,15 @@ def load_pyskl(
         names=np.array(names),
         source=str(path),
     )
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+FORMAT = DataFormat(
+    name="pyskl",
+    title="a PYSKL annotation pickle",
+    load=load_pyskl,
+    detect=lambda path: path.is_file() and path.suffix in (".pkl", ".pickle"),
+    layouts=PYSKL_LAYOUTS,
+    sample_suffixes=(".pkl", ".pickle"),  # a whole dataset: `llmar predict` reads every sample
+)

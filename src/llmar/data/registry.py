@@ -1,72 +1,67 @@
-"""One entry point for every dataset kind: ``load_dataset(kind, path, **options)``."""
+"""Every file format, in one list: ``load_dataset(kind, path, **options)``, ``detect_kind(path)`` and the
+format of one sample file (``sample_format``) all go through :data:`FORMATS` and nowhere else.
+
+Each entry is the ``FORMAT`` a format module declares (:class:`~llmar.data.formats.DataFormat`): its
+kind, how it recognises a path, how it loads, its joint layouts, how it reads one sample file.
+"""
 
 from __future__ import annotations
 
-import importlib
-import re
-from collections.abc import Callable
 from pathlib import Path
 
+from llmar.data import (
+    coco_json,
+    ctrgcn_npz,
+    florence3d,
+    generic_npz,
+    mediapipe,
+    npy_array,
+    ntu,
+    nw_ucla,
+    openpose,
+    pyskl,
+    synthetic,
+    toyota_smarthome,
+    uav_human,
+)
 from llmar.data.dataset import DataError, SkeletonDataset
-from llmar.data.npz_io import open_zip
+from llmar.data.formats import DataFormat
 
-# kind -> "module:function"; imported on use, so a missing optional piece breaks only its own kind
-LOADERS: dict[str, str] = {
-    "npz": "llmar.data.generic_npz:load_npz",
-    "ctrgcn_npz": "llmar.data.ctrgcn_npz:load_ctrgcn_npz",
-    "pyskl": "llmar.data.pyskl:load_pyskl",
-    "ntu_raw": "llmar.data.ntu:load_ntu_raw",
-    "nw_ucla": "llmar.data.nw_ucla:load_nw_ucla",
-    "florence3d": "llmar.data.florence3d:load_florence3d",
-    "coco_json": "llmar.data.pose_json:load_coco_json",
-    "openpose": "llmar.data.pose_json:load_openpose",
-    "mediapipe": "llmar.data.pose_json:load_mediapipe",
-    "toyota_smarthome": "llmar.data.toyota_smarthome:load_toyota_smarthome",
-    "uav_human": "llmar.data.uav_human:load_uav_human",
-    "synthetic": "llmar.data.synthetic:make_synthetic_dataset",  # takes no path
-}
-KINDS = (*LOADERS, "auto")
-
-
-def _loader(kind: str) -> Callable[..., SkeletonDataset]:
-    module, fn = LOADERS[kind].split(":")
-    return getattr(importlib.import_module(module), fn)
+# The order formats are tried in, first match wins. Folders: the datasets told by their file names come
+# first (NTU .skeleton files, NW-UCLA, Florence 3D, Toyota Smarthome, UAV-Human), then pose-estimator
+# output, whose JSON is told apart by content (OpenPose's *_keypoints.json names also count). Files: a
+# PYSKL pickle by its suffix; a CTR-GCN .npz before the generic one, which rejects any other .npz.
+# One sample file: the formats that tell their own files apart go in this order, and those that take
+# whatever is left of a suffix (NW-UCLA for .json, Florence 3D for .txt) only after all of them.
+FORMATS: tuple[DataFormat, ...] = (
+    ntu.FORMAT,
+    nw_ucla.FORMAT,
+    florence3d.FORMAT,
+    toyota_smarthome.FORMAT,
+    uav_human.FORMAT,
+    openpose.FORMAT,
+    mediapipe.FORMAT,
+    coco_json.FORMAT,
+    pyskl.FORMAT,
+    ctrgcn_npz.FORMAT,
+    generic_npz.FORMAT,
+    npy_array.FORMAT,  # one-sample files only: no dataset kind
+    synthetic.FORMAT,  # takes no path
+)
+BY_KIND = {fmt.name: fmt for fmt in FORMATS if fmt.load is not None}
+KINDS = (*BY_KIND, "auto")
 
 
 def detect_kind(path: str | Path) -> str:
     """Guess the kind of a file or folder from its name and contents."""
     path = Path(path)
-    if path.is_dir():
-        if next(path.rglob("*.skeleton"), None) is not None:
-            return "ntu_raw"
-        if (path / "all_sqe").is_dir() or next(path.glob("a[0-9][0-9]_s[0-9][0-9]_e*_v*.json"), None):
-            return "nw_ucla"
-        if any(re.fullmatch(r"a\d+_s\d+_id\d+", p.stem) for p in path.rglob("a*_s*_id*.txt")):
-            return "florence3d"
-        if next(path.rglob("*_p[0-9][0-9]_r[0-9][0-9]_v[0-9][0-9]_c[0-9][0-9].json"), None) is not None:
-            return "toyota_smarthome"
-        if next(path.rglob("P[0-9]*S[0-9]*G*B*H*UC*LC*A[0-9]*R[0-9]*_*.txt"), None) is not None:
-            return "uav_human"
-        if next(path.rglob("*_keypoints.json"), None) is not None:
-            return "openpose"
-        from llmar.data.pose_json import detect_pose_kind  # reads the start of one file
-
-        pose_kind = detect_pose_kind(path)
-        if pose_kind is not None:
-            return pose_kind
-        raise DataError(f"{path}: cannot tell what dataset this folder holds; pass the kind explicitly")
-    if not path.is_file():
+    if not path.is_dir() and not path.is_file():
         raise DataError(f"{path}: no such file or folder")
-    if path.suffix in (".pkl", ".pickle"):
-        return "pyskl"
-    if path.suffix == ".npz":
-        with open_zip(path) as zf:
-            keys = {n.removesuffix(".npy") for n in zf.namelist()}
-        if "x_train" in keys or "x_test" in keys:
-            return "ctrgcn_npz"
-        if "x" in keys:
-            return "npz"
-        raise DataError(f"{path}: .npz with arrays {sorted(keys)} is neither the generic nor the CTR-GCN format")
+    for fmt in FORMATS:
+        if fmt.detect(path):
+            return fmt.name
+    if path.is_dir():
+        raise DataError(f"{path}: cannot tell what dataset this folder holds; pass the kind explicitly")
     raise DataError(f"{path}: unknown file type {path.suffix!r}; pass the kind explicitly")
 
 
@@ -81,8 +76,25 @@ def load_dataset(kind: str, path: str | Path | None = None, **options) -> Skelet
         if path is None:
             raise DataError("kind 'auto' needs a path to look at")
         kind = detect_kind(path)
-    if kind == "synthetic":
-        return _loader(kind)(**options)
+    fmt = BY_KIND[kind]
+    if not fmt.needs_path:
+        return fmt.load(**options)
     if path is None:
         raise DataError(f"dataset kind {kind!r} needs a path")
-    return _loader(kind)(path, **options)
+    return fmt.load(path, **options)
+
+
+def sample_format(path: Path) -> tuple[DataFormat, tuple[DataFormat, ...]]:
+    """The format of one sample file, and the formats that looked at it first and said no (a reader that
+    takes the leftovers of a suffix names them when it fails too)."""
+    suffix = path.suffix.lower()
+    candidates = [fmt for fmt in FORMATS if suffix in fmt.sample_suffixes]
+    telling = tuple(fmt for fmt in candidates if fmt.is_sample is not None)
+    for fmt in telling:
+        if fmt.is_sample(path):
+            return fmt, ()
+    for fmt in candidates:
+        if fmt.is_sample is None:
+            return fmt, telling
+    known = ", ".join(dict.fromkeys(s for fmt in FORMATS for s in fmt.sample_suffixes))
+    raise DataError(f"{path}: unsupported file type {suffix!r} ({known})")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from llmar.data.dataset import SkeletonDataset
+from llmar.data.formats import DataFormat
 from llmar.data.layout import NTU25
 
 CLASSES: tuple[str, ...] = (
@@ -517,3 +518,8 @@ def make_synthetic_dataset(
         names=names,
         source=f"synthetic(seed={seed})",
     )
+
+
+FORMAT = DataFormat(
+    name="synthetic", title="the procedural dataset", load=make_synthetic_dataset, layouts=(NTU25,), needs_path=False
+)  # made, not read: never detected from a path

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample, holds, read_head
 from llmar.data.layout import TOYOTA13
 from llmar.data.pose_common import Person, cap_frames, json_frames, make_person, named_files, to_bodies
 
@@ -150,3 +151,28 @@ def load_toyota_smarthome(
 def read_toyota_sample(path: str | Path, dims: int = 3, max_bodies: int = 1) -> np.ndarray:
     """One video as float32 [M, T, 13, dims] (for ``llmar predict`` on a single file)."""
     return to_bodies(read_video(Path(path), dims), str(path), 0.0, max_bodies)
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+_POSE_KEY = re.compile(r'"pose[23]d"\s*:')  # LCR-Net++'s detections, in no other format's JSON
+
+
+def _is_video_json(path: Path) -> bool:
+    return _POSE_KEY.search(read_head(path)) is not None
+
+
+def _read_video_sample(path: Path) -> Sample:
+    return path.stem, read_toyota_sample(path)
+
+
+FORMAT = DataFormat(
+    name="toyota_smarthome",
+    title="a Toyota Smarthome video",
+    load=load_toyota_smarthome,
+    detect=lambda path: holds(path, "*_p[0-9][0-9]_r[0-9][0-9]_v[0-9][0-9]_c[0-9][0-9].json"),
+    layouts=(TOYOTA13,),
+    sample_suffixes=(".json",),
+    is_sample=_is_video_json,
+    read_sample=_read_video_sample,
+)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.formats import DataFormat, Sample, holds
 from llmar.data.layout import COCO17
 from llmar.data.ntu_skeleton import _floats, _Lines
 from llmar.data.pose_common import Person, cap_frames, make_person, named_files, to_bodies
@@ -123,3 +124,22 @@ def load_uav_human(
         raise DataError(f"{root}: no usable UAV-Human skeleton files")
     names, labels, tags, seqs = zip(*samples)
     return SkeletonDataset.from_sequences(list(seqs), labels, classes, tags, COCO17, names, str(root))
+
+
+# -- the format entry ----------------------------------------------------------------------------------
+
+
+def _read_text_sample(path: Path) -> Sample:
+    return path.stem, read_uav_sample(path)
+
+
+FORMAT = DataFormat(
+    name="uav_human",
+    title="a UAV-Human video",
+    load=load_uav_human,
+    detect=lambda path: holds(path, "P[0-9]*S[0-9]*G*B*H*UC*LC*A[0-9]*R[0-9]*_*.txt"),
+    layouts=(COCO17,),
+    sample_suffixes=(".txt",),
+    is_sample=lambda path: NAME.fullmatch(path.stem) is not None,  # its files are told by their names
+    read_sample=_read_text_sample,
+)

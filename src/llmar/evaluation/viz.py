@@ -12,17 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from llmar.data.layout import (
-    COCO17,
-    FLORENCE15,
-    KINECT20,
-    MEDIAPIPE33,
-    NTU25,
-    OPENPOSE_COCO18,
-    TOYOTA13,
-    JointLayout,
-    generic_layout,
-)
+from llmar.data.layout import JointLayout
+from llmar.data.layout import layout_by_joint_count as layout_for  # the one guess; the CLI's animate uses it
 
 FORMATS = (".gif", ".mp4", ".png")
 
@@ -32,15 +23,6 @@ class AnimationFormatError(ValueError):
 
 
 BODY_COLORS = ("tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown")
-
-
-def layout_for(num_joints: int) -> JointLayout:
-    """The standard layout with ``num_joints`` joints (NTU 25, Kinect v1 20, Florence 15, COCO 17, OpenPose
-    COCO-18, MediaPipe 33, Toyota Smarthome 13), else a chain. 25 is NTU, not OpenPose BODY_25."""
-    for layout in (NTU25, KINECT20, FLORENCE15, COCO17, OPENPOSE_COCO18, MEDIAPIPE33, TOYOTA13):
-        if layout.num_joints == num_joints:
-            return layout
-    return generic_layout(num_joints)
 
 
 def _check(seq: np.ndarray, layout: JointLayout, out_path: Path) -> np.ndarray:
