@@ -1,19 +1,26 @@
-"""The graph building blocks shared by the baseline and stage 1's graph encoder (llmar.nn.graph)."""
+"""The graph building blocks shared by the baseline and stage 1's graph encoder (llmar.nn.graph), and the
+layering that keeps them shared: both model families import them, neither imports the other."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import llmar
 from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
 from llmar.config import ProjectionConfig
 from llmar.data.layout import KINECT20, NTU25, JointLayout, generic_layout
 from llmar.nn.graph import TCNGCNUnit, graph_subsets, normalize_columns, stage_plan
+from llmar.projection.encoders import ENCODERS, build_encoder
 from llmar.projection.graph_encoder import GraphEncoder, encoder_stage_plan
 
 # root 0 with children 1 and 2; 3 is a child of 1
 TINY = JointLayout(name="tiny", joint_names=("r", "a", "b", "c"), parents=(-1, 0, 0, 1))
 FLORENCE15 = generic_layout(15, parents=[-1, 0, 1, 1, 3, 4, 1, 6, 7, 0, 9, 10, 0, 12, 13])
+PACKAGE = Path(llmar.__file__).parent
 
 
 def test_tiny_graph_subsets_exact():
@@ -83,3 +90,46 @@ def test_baseline_and_graph_encoder_are_built_from_the_same_layers():
     # same stage plan, so the same parameter names and shapes layer for layer (state_dict keys of saved runs)
     shapes = [{k: v.shape for k, v in model.layers.state_dict().items()} for model in (baseline, encoder)]
     assert shapes[0] == shapes[1]
+
+
+def test_every_registered_encoder_builds_and_an_unknown_name_is_a_key_error():
+    for name in ENCODERS:
+        cfg = ProjectionConfig(encoder=name, graph_width=8, code_dim=8, hidden_dim=16)
+        assert build_encoder(NTU25, 3, cfg).tokens_per_step == 1
+    cfg = ProjectionConfig()
+    cfg.encoder = "bogus"  # set after construction: the config itself refuses it
+    with pytest.raises(KeyError):
+        build_encoder(NTU25, 3, cfg)
+    assert ENCODERS["gcn"] is GraphEncoder
+
+
+# -- layering ------------------------------------------------------------------------------------
+
+
+def _llmar_imports(package: str) -> dict[str, list[tuple[str, bool]]]:
+    """module file -> [(imported llmar module, imported inside a function)] for one subpackage."""
+    found = {}
+    for path in sorted((PACKAGE / package).glob("*.py")):
+        tree = ast.parse(path.read_text())
+        nested = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                  for n in ast.walk(f) if n is not f}
+        names = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("llmar"):
+                names.append((node.module, id(node) in nested))
+            elif isinstance(node, ast.Import):
+                names += [(a.name, id(node) in nested) for a in node.names if a.name.startswith("llmar")]
+        found[path.name] = names
+    return found
+
+
+def test_graph_blocks_depend_only_on_the_data_layer():
+    for module, names in _llmar_imports("nn").items():
+        assert all(name.startswith("llmar.data") for name, _ in names), (module, names)
+
+
+@pytest.mark.parametrize("package,other", [("projection", "baseline"), ("baseline", "projection")])
+def test_the_model_families_do_not_import_each_other_nor_dodge_a_cycle(package, other):
+    for module, names in _llmar_imports(package).items():
+        assert not [n for n, _ in names if n.startswith(f"llmar.{other}")], (module, names)
+        assert not [n for n, local in names if local], f"{module}: llmar import inside a function: {names}"
