@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
-from llmar.baseline.ctrgcn import CTRGCN, GCNConfig, graph_subsets, normalize_columns, stage_plan
-from llmar.data.layout import KINECT20, NTU25, JointLayout, generic_layout
+from llmar.baseline.ctrgcn import CTRGCN, GCNConfig
+from llmar.data.layout import KINECT20, NTU25, generic_layout
+from llmar.nn.graph import graph_subsets
 
 torch.set_num_threads(1)
 
 SMALL = GCNConfig(base_channels=8, num_stages=3)
-# root 0 with children 1 and 2; 3 is a child of 1
-TINY = JointLayout(name="tiny", joint_names=("r", "a", "b", "c"), parents=(-1, 0, 0, 1))
 FLORENCE15 = generic_layout(15, parents=[-1, 0, 1, 1, 3, 4, 1, 6, 7, 0, 9, 10, 0, 12, 13])
 
 
@@ -22,59 +20,7 @@ def _model(layout=NTU25, c=3, m=2, k=5, cfg=SMALL, seed=0) -> CTRGCN:
     return CTRGCN(k, layout, in_channels=c, num_bodies=m, config=cfg)
 
 
-# -- graph --------------------------------------------------------------------------------------
-
-
-def test_tiny_graph_subsets_exact():
-    a = graph_subsets(TINY, 3)
-    np.testing.assert_array_equal(a[0], np.eye(4))
-    # inward: target=parent row, source=child column; each child sends weight 1 to its parent
-    inward = np.zeros((4, 4))
-    inward[0, 1] = inward[0, 2] = inward[1, 3] = 1.0
-    np.testing.assert_allclose(a[1], inward)
-    # outward: parent 0 splits its weight over its two children, parent 1 has one child
-    outward = np.zeros((4, 4))
-    outward[1, 0] = outward[2, 0] = 0.5
-    outward[3, 1] = 1.0
-    np.testing.assert_allclose(a[2], outward)
-
-
-@pytest.mark.parametrize("layout", [NTU25, KINECT20, FLORENCE15, generic_layout(7)], ids=lambda lay: lay.name)
-def test_graph_subsets_follow_tree_and_are_normalised(layout):
-    a = graph_subsets(layout, 3)
-    v = layout.num_joints
-    assert a.shape == (3, v, v) and a.dtype == np.float32
-    np.testing.assert_array_equal(a[0], np.eye(v))
-    inward, outward = a[1], a[2]
-    assert (inward > 0).sum() == len(layout.bones) == (outward > 0).sum()
-    for child, parent in layout.bones:
-        assert inward[parent, child] > 0 and inward[child, parent] == 0  # child -> parent only
-        assert outward[child, parent] > 0 and outward[parent, child] == 0  # parent -> child only
-    has_children = np.zeros(v, bool)
-    has_children[[p for _, p in layout.bones]] = True
-    non_root = np.array([p >= 0 for p in layout.parents])
-    np.testing.assert_allclose(inward.sum(0), non_root.astype(np.float32), atol=1e-6)
-    np.testing.assert_allclose(outward.sum(0), has_children.astype(np.float32), atol=1e-6)
-
-
-def test_single_subset_and_bad_subset_count():
-    a = graph_subsets(TINY, 1)
-    assert a.shape == (1, 4, 4)
-    np.testing.assert_allclose(a[0].sum(0), np.ones(4), atol=1e-6)
-    assert (a[0] > 0).sum() == 4 + 2 * 3  # self-loops plus both directions of 3 bones
-    np.testing.assert_allclose(normalize_columns(np.zeros((2, 2))), 0.0)
-    with pytest.raises(ValueError, match="num_subsets"):
-        graph_subsets(TINY, 2)
-
-
-def test_stage_plan_default_and_scaled():
-    plan = stage_plan(10, 64)
-    assert [c for c, _ in plan] == [64] * 4 + [128] * 3 + [256] * 3
-    assert [i for i, (_, s) in enumerate(plan) if s == 2] == [4, 7]  # layers 5 and 8
-    assert stage_plan(1, 8) == [(8, 1)]
-    for n in range(3, 12):
-        p = stage_plan(n, 8)
-        assert len(p) == n and p[0] == (8, 1) and p[-1][0] == 32 and sum(s == 2 for _, s in p) == 2
+# -- graph in the model ---------------------------------------------------------------------------
 
 
 def test_graph_is_a_buffer_with_learned_additive_part():

@@ -1,9 +1,10 @@
-"""Stage-1 encoders (one per way of cutting a skeleton into tokens) and the decoder that mirrors them.
+"""Stage-1 encoders (one per way of cutting a skeleton into tokens), their registry, and the decoder.
 
 Every encoder maps one body's clip x [N, T, V, C] to z [N, T' * P, D]: ``T' = T / temporal_downsample``
 time steps of ``P = tokens_per_step`` tokens each, time-major. ``projection.encoder`` picks the network
-(``conv``: a light graph convolution then temporal convolutions; ``gcn``: the baseline's CTR-GCN
-blocks, :mod:`llmar.projection.graph_encoder`) and ``projection.part_tokens`` the cut:
+from :data:`ENCODERS` (``conv``: a light graph convolution then temporal convolutions, defined here;
+``gcn``: the CTR-GCN layers the baseline uses too, :mod:`llmar.projection.graph_encoder`) and
+``projection.part_tokens`` the cut:
 
 - off: one token per time step for the whole body (the paper's formulation);
 - on: one token per body part per time step, the parts derived from the layout's tree
@@ -14,12 +15,14 @@ blocks, :mod:`llmar.projection.graph_encoder`) and ``projection.part_tokens`` th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from llmar.config import ProjectionConfig
 from llmar.data.layout import JointLayout
+from llmar.projection.graph_encoder import GraphEncoder
 
 JOINT_CHANNELS = 16
 
@@ -123,13 +126,17 @@ def conv_encoder(layout: JointLayout, in_ch: int, cfg: ProjectionConfig) -> nn.M
     return PartEncoder(layout, in_ch, cfg) if cfg.part_tokens else BodyEncoder(layout, in_ch, cfg)
 
 
-def gcn_encoder(layout: JointLayout, in_ch: int, cfg: ProjectionConfig) -> nn.Module:
-    from llmar.projection.graph_encoder import GraphEncoder
+# The one place that names the encoders: ``projection.encoder``'s choices must be its keys (a test checks
+# the config's Literal against it). Each builds (layout, input channels, config) -> encoder module.
+ENCODERS: dict[str, Callable[[JointLayout, int, ProjectionConfig], nn.Module]] = {
+    "conv": conv_encoder,
+    "gcn": GraphEncoder,
+}
 
-    return GraphEncoder(layout, in_ch, cfg)
 
-
-ENCODERS = {"conv": conv_encoder, "gcn": gcn_encoder}
+def build_encoder(layout: JointLayout, in_ch: int, cfg: ProjectionConfig) -> nn.Module:
+    """The encoder ``cfg.encoder`` names, for ``layout`` clips of ``in_ch`` channels."""
+    return ENCODERS[cfg.encoder](layout, in_ch, cfg)
 
 
 class Decoder(nn.Module):
@@ -154,4 +161,4 @@ class Decoder(nn.Module):
         return out.reshape(n, self.num_joints, self.out_ch, t).permute(0, 3, 1, 2)
 
 
-__all__ = ["ENCODERS", "BodyEncoder", "PartEncoder", "Decoder", "GraphConv", "conv_encoder", "gcn_encoder"]
+__all__ = ["ENCODERS", "BodyEncoder", "PartEncoder", "Decoder", "GraphConv", "build_encoder", "conv_encoder"]

@@ -1,11 +1,11 @@
 """The graph-network encoder: the baseline's CTR-GCN backbone, kept per time step instead of pooled.
 
 SUGAR's route into an LLM (a CTR-GCN encoder trained for the classes, its unpooled features projected
-into the LLM): the same stage plan as the baseline classifier (``projection.graph_width`` channels,
-doubling twice, time halved twice), so the LLM reads features of the network that classifies the data
-best on its own. x [N, T, V, C] -> z [N, T' * P, D]: after the backbone, time is average-pooled to
-``T' = T / temporal_downsample`` steps and the joints to P tokens (the whole body, or each body part with
-``projection.part_tokens``), each projected to the code width.
+into the LLM): the same layers and stage plan as the baseline classifier (:mod:`llmar.nn.graph`;
+``projection.graph_width`` channels, doubling twice, time halved twice), so the LLM reads features of the
+network that classifies the data best on its own. x [N, T, V, C] -> z [N, T' * P, D]: after the backbone,
+time is average-pooled to ``T' = T / temporal_downsample`` steps and the joints to P tokens (the whole
+body, or each body part with ``projection.part_tokens``), each projected to the code width.
 """
 
 from __future__ import annotations
@@ -14,14 +14,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llmar.baseline.ctrgcn import GCNConfig, TCNGCNUnit, graph_subsets, stage_plan
 from llmar.config import ProjectionConfig
 from llmar.data.layout import JointLayout
+from llmar.nn.graph import graph_layers, graph_subsets, stage_plan
 
 GRAPH_DEPTH = 10  # the baseline's ten TCN-GCN layers
 
 
+def encoder_stage_plan(base_channels: int, temporal_downsample: int) -> list[tuple[int, int]]:
+    """The baseline's stage plan with a layer's halving of time kept only while it still divides what
+    is left of ``temporal_downsample``: the backbone never makes fewer than T' steps."""
+    plan, left = [], temporal_downsample
+    for cout, stride in stage_plan(GRAPH_DEPTH, base_channels):
+        stride = stride if left % stride == 0 else 1
+        left //= stride
+        plan.append((cout, stride))
+    return plan
+
+
 class GraphEncoder(nn.Module):
+    """x [N, T, V, C] -> z [N, T' * P, D], time-major: the CTR-GCN layers, then time and joints pooled."""
+
     def __init__(self, layout: JointLayout, in_ch: int, cfg: ProjectionConfig):
         super().__init__()
         self.parts = layout.body_parts() if cfg.part_tokens else [list(range(layout.num_joints))]
@@ -33,15 +46,9 @@ class GraphEncoder(nn.Module):
         self.register_buffer("part_pool", pool, persistent=False)
         self.data_bn = nn.BatchNorm1d(layout.num_joints * in_ch)
         adjacency = torch.from_numpy(graph_subsets(layout, 3))
-        block = GCNConfig(base_channels=cfg.graph_width, num_stages=GRAPH_DEPTH)
-        layers, cin, stride_left = [], in_ch, cfg.temporal_downsample
-        for i, (cout, stride) in enumerate(stage_plan(GRAPH_DEPTH, cfg.graph_width)):
-            stride = stride if stride_left % stride == 0 else 1  # halve only while T' steps are left to reach
-            stride_left //= stride
-            layers.append(TCNGCNUnit(cin, cout, adjacency, stride, block, residual=i > 0))
-            cin = cout
-        self.layers = nn.ModuleList(layers)
-        self.out = nn.Linear(cin, cfg.code_dim)
+        plan = encoder_stage_plan(cfg.graph_width, cfg.temporal_downsample)
+        self.layers = graph_layers(in_ch, adjacency, plan)
+        self.out = nn.Linear(plan[-1][0], cfg.code_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t, v, c = x.shape

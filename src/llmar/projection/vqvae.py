@@ -1,8 +1,9 @@
 """The action VQ-VAE: skeleton clip -> discrete action tokens -> reconstructed clip.
 
-Encoder: a spatial graph convolution over the joint tree, then a temporal convolution stack that
-downsamples time by ``temporal_downsample`` (64 frames -> 16 tokens per body). Each body is encoded
-on its own, so several people give several token runs and none is lost. Decoder mirrors it.
+Encoder: the one ``projection.encoder`` names in :data:`llmar.projection.encoders.ENCODERS` (graph
+convolutions over the joint tree, then time downsampled by ``temporal_downsample``: 64 frames -> 16 time
+steps per body). Each body is encoded on its own, so several people give several token runs
+and none is lost. The decoder mirrors the conv encoder's temporal stack.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import nn
 from llmar.config import ProjectionConfig, without_removed_keys
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
-from llmar.projection.encoders import ENCODERS, Decoder
+from llmar.projection.encoders import Decoder, build_encoder
 from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
@@ -65,7 +66,7 @@ class ActionVQVAE(nn.Module):
         super().__init__()
         self.cfg, self.layout, self.in_channels, self.llm_width = cfg, layout, in_channels, llm_width
         self.num_classes = num_classes
-        self.encoder = ENCODERS[cfg.encoder](layout, in_channels, cfg)
+        self.encoder = build_encoder(layout, in_channels, cfg)
         self.decoder = Decoder(layout, in_channels, cfg, self.encoder.tokens_per_step)
         if cfg.codebook == "hyperbolic":
             self.codebook = HyperbolicCodebook(
