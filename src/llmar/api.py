@@ -17,8 +17,9 @@ import torch
 from llmar.config import Config
 from llmar.data.layout import JointLayout
 from llmar.data.transforms import preprocess
+from llmar.llm.generation import nearest_class
 from llmar.llm.pretrained import load_recognizer, save_recognizer
-from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
+from llmar.llm.recognizer import LLMActionRecognizer
 
 
 @dataclass

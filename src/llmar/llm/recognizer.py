@@ -15,7 +15,6 @@ its key/value cache, either all of them or only those a best-first search needs 
 from __future__ import annotations
 
 import copy
-import difflib
 
 import torch
 import torch.nn.functional as F
@@ -23,9 +22,13 @@ from torch import nn
 
 from llmar.config import LLMConfig
 from llmar.data.descriptions import render
+from llmar.llm.generation import generate_text, nearest_class
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
 from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
+
+# nearest_class lives in llmar.llm.generation; callers have always imported it from here too
+__all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "nearest_class"]
 
 # what the LLM reads of a clip in each entry mode, in words (command output, model cards)
 LLM_INPUT_WORDS = {
@@ -267,10 +270,8 @@ class LLMActionRecognizer(nn.Module):
         """Free generation: what the LLM says after the prompt, as text."""
         tokens, mask, continuous = self.encode_actions(x)
         ids, attn, _ = self.build_inputs(tokens, mask, choices=choices)
-        out = self.llm.generate(inputs_embeds=self.embed(ids, continuous), attention_mask=attn,
-                                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_id,
-                                eos_token_id=self.eos_id)
-        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+        return generate_text(self.llm, self.tokenizer, self.embed(ids, continuous), attn,
+                             max_new_tokens=max_new_tokens, pad_id=self.pad_id, eos_id=self.eos_id)
 
     @property
     def llm_input(self) -> str:
@@ -298,15 +299,3 @@ class LLMActionRecognizer(nn.Module):
                 parts.append("".join(action_token(int(k)) for k in tokens[m]))
         return " |".join(parts)
 
-
-def nearest_class(text: str, classes: list[str]) -> int:
-    """Map free text to the closest class name (exact/substring first, then string similarity)."""
-    low = text.lower().strip()
-    for i, c in enumerate(classes):
-        if low == c.lower():
-            return i
-    for i, c in enumerate(classes):
-        if c.lower() in low:
-            return i
-    ratios = [difflib.SequenceMatcher(None, low, c.lower()).ratio() for c in classes]
-    return int(max(range(len(classes)), key=ratios.__getitem__))
