@@ -385,12 +385,14 @@ def ranking(scores: torch.Tensor, k: int) -> np.ndarray:
 @torch.no_grad()
 def brute_force_scores(model, x: torch.Tensor, names: list[str]) -> torch.Tensor:
     """log p(name + eos | prompt) by one full forward per (clip, name), no cache (tests/test_recognizer.py)."""
+    from llmar.llm.prompts import last_positions
+
     tokens, mask, _ = model.encode_actions(x)
     out = torch.zeros(x.shape[0], len(names))
     for k, answer in enumerate(model.class_token_ids(names)):
         for s in range(x.shape[0]):
             ids, attn, pos = model.build_inputs(tokens[s : s + 1], mask[s : s + 1], [answer])
-            keep = model._last_positions(ids, len(answer) + 1)  # the output layer on the answer's positions only
+            keep = last_positions(ids, len(answer) + 1)  # the output layer on the answer's positions only
             logits = model.llm(inputs_embeds=model.embed(ids), attention_mask=attn, position_ids=pos,
                                logits_to_keep=keep).logits
             logp = logits[0, :-1].float().log_softmax(-1)

@@ -18,6 +18,7 @@ import torch
 from llmar.config import Config
 from llmar.data.layout import NTU25
 from llmar.llm.loading import load_llm
+from llmar.llm.prompts import last_positions
 from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.stage2 import attach_finetuning
@@ -75,11 +76,11 @@ def main() -> None:
                 answers = [model.answer_ids[k]] * args.batch
                 i2, a2, p2 = model.build_inputs(tokens, mask, answers)
                 model.llm(inputs_embeds=model.embed(i2), attention_mask=a2, position_ids=p2,
-                          logits_to_keep=model._last_positions(i2, answer_len + 1))
+                          logits_to_keep=last_positions(i2, answer_len + 1))
 
         naive_t = timed(naive, max(1, args.repeats // 2))
         prompt_only = timed(lambda: model.llm(inputs_embeds=model.embed(ids), attention_mask=attn,
-                                              position_ids=pos, logits_to_keep=model._last_positions(ids, 1)),
+                                              position_ids=pos, logits_to_keep=last_positions(ids, 1)),
                             args.repeats)
     b, c = args.batch, args.classes
     flops_prompt = forward_flops(llm.config, b * prompt_len, b * prompt_len * (prompt_len + 1) // 2, b)

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
-from llmar.data.descriptions import render
 from llmar.llm.generation import generate_text, nearest_class
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
+from llmar.llm.prompts import BODY_SEPARATOR, PromptBuilder, last_positions, left_padded
 from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
 
@@ -51,56 +51,28 @@ class LLMActionRecognizer(nn.Module):
         lists in training and by default (all classes unless some are held out as unseen); ``descriptions``:
         the class descriptions the answer and choice templates may use."""
         super().__init__()
-        if "{sentence}" not in cfg.prompt:
-            raise ValueError("llm.prompt must contain the placeholder {sentence}")
+        self.prompts = PromptBuilder(cfg, tokenizer, descriptions, descriptions_source)
         self.cfg, self.vqvae, self.llm, self.tokenizer = cfg, vqvae, llm, tokenizer
         self.classes = list(classes)
         self.choices = list(choices) if choices is not None else list(classes)
-        self.descriptions, self.descriptions_source = dict(descriptions or {}), descriptions_source
+        self.descriptions, self.descriptions_source = self.prompts.descriptions, descriptions_source
         self.base_id = llm.get_input_embeddings().num_embeddings  # action token k has id base_id + k
-        self._prompt_cache: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
-        self.separator_ids = self._encode(" |")
+        self.separator_ids = self.prompts.separator_ids
         self.eos_id = tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_id
         # snap mode: code -> nearest vocabulary token, fixed after stage 1
         self.register_buffer("snap_ids", torch.zeros(vqvae.cfg.num_codes, dtype=torch.long))
         self.answer_ids = self.class_token_ids(self.classes)
 
-    # -- text helpers -------------------------------------------------------------------------
-    def _encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False).input_ids if text else []
-
-    def _start_ids(self) -> list[int]:
-        """What the tokenizer puts before any text: BOS for LLaMA and Gemma, which read text after it and
-        degrade without it; nothing for SmolLM2."""
-        plain, full = self._encode("a"), self.tokenizer("a").input_ids
-        return full[: full.index(plain[0])] if plain and plain[0] in full else []
-
+    # -- text -----------------------------------------------------------------------------------
     def prompt_ids(self, choices: list[str] | None = None) -> tuple[list[int], list[int]]:
         """Token ids of the prompt before and after the action sentence, with ``{choices}`` (if the prompt
         has it) listing the candidate names (default: ``self.choices``)."""
-        key = tuple(self.choices if choices is None else choices)
-        if key not in self._prompt_cache:
-            prompt = self.cfg.prompt
-            if "{choices}" in prompt:
-                items = [self._render(self.cfg.choice_template, name) for name in key]
-                prompt = prompt.replace("{choices}", ("; " if "{description}" in self.cfg.choice_template else ", ").join(items))
-            before, after = prompt.split("{sentence}", 1)
-            self._prompt_cache[key] = (self._start_ids() + self._encode(before), self._encode(after))
-        return self._prompt_cache[key]
-
-    def _render(self, template: str, name: str) -> str:
-        return render(template, name, self.descriptions, self.descriptions_source)
+        return self.prompts.prompt_ids(self.choices if choices is None else choices)
 
     def class_token_ids(self, names: list[str]) -> list[list[int]]:
         """Answer token ids for each class name (``llm.answer_template``), ending with end-of-sequence."""
-        out = []
-        for name in names:
-            ids = self._encode(self.cfg.answer_prefix + self._render(self.cfg.answer_template, name))
-            if not ids:
-                raise ValueError(f"class name {name!r} tokenises to nothing")
-            out.append(ids + [self.eos_id])
-        return out
+        return self.prompts.class_token_ids(names)
 
     @torch.no_grad()
     def compute_snap_ids(self, exclude_special: bool = True) -> torch.Tensor:
@@ -122,33 +94,15 @@ class LLMActionRecognizer(nn.Module):
         self, tokens: torch.Tensor, body_mask: torch.Tensor, answers: list[list[int]] | None = None,
         choices: list[str] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Left-padded ids [B, L], attention mask and position ids for prompts (+ answers).
-
-        Left padding puts every answer at the end of its row, so the answer logits are the last
-        positions for all rows and nothing else needs the 49k-wide output layer.
-        """
+        """Left-padded ids [B, L], attention mask and position ids for prompts (+ answers)."""
         prefix_ids, suffix_ids = self.prompt_ids(choices)
-        rows = []
         action = self._action_ids(tokens).tolist()
+        rows = []
         for b in range(tokens.shape[0]):
-            sentence: list[int] = []
-            for m in torch.nonzero(body_mask[b]).flatten().tolist():
-                if sentence:
-                    sentence += self.separator_ids
-                sentence += action[b][m]
-            row = prefix_ids + sentence + suffix_ids
-            if answers is not None:
-                row = row + answers[b]
-            rows.append(row)
-        length = max(len(r) for r in rows)
-        ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), length), dtype=torch.long)
-        for b, r in enumerate(rows):
-            ids[b, length - len(r):] = torch.tensor(r)
-            mask[b, length - len(r):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        device = tokens.device
-        return ids.to(device), mask.to(device), positions.to(device)
+            bodies = [action[b][m] for m in torch.nonzero(body_mask[b]).flatten().tolist()]
+            row = prefix_ids + self.prompts.sentence_ids(bodies) + suffix_ids
+            rows.append(row + answers[b] if answers is not None else row)
+        return left_padded(rows, self.pad_id, tokens.device)
 
     def embed(self, ids: torch.Tensor, continuous: torch.Tensor | None = None) -> torch.Tensor:
         """Input embeddings: vocabulary rows for text ids, action rows (or vectors) for action ids."""
@@ -177,14 +131,6 @@ class LLMActionRecognizer(nn.Module):
         vectors = z[mask].reshape(-1, z.shape[-1]) if self.cfg.entry == "continuous" else None
         return indices, mask, vectors
 
-    @staticmethod
-    def _last_positions(ids: torch.Tensor, k: int) -> torch.Tensor:
-        """``logits_to_keep`` for the last k positions, as indices rather than an int: an int slices the
-        hidden states into a strided view, for which torch's matmul takes a batched path that copies the
-        whole output-layer weight once per row (measured: 3x the cost of the rest of scoring)."""
-        length = ids.shape[1]
-        return torch.arange(length - k, length, device=ids.device)
-
     # -- training -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Language-model loss on the answer tokens only (mean over answer tokens)."""
@@ -193,7 +139,7 @@ class LLMActionRecognizer(nn.Module):
         ids, attn, pos = self.build_inputs(tokens, mask, answers)
         keep = max(len(a) for a in answers) + 1
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
-                       logits_to_keep=self._last_positions(ids, keep), use_cache=False)
+                       logits_to_keep=last_positions(ids, keep), use_cache=False)
         logits = out.logits[:, :-1].float()  # position j predicts token j+1
         targets = ids[:, -keep + 1:]
         lengths = torch.tensor([len(a) for a in answers], device=ids.device)
@@ -222,7 +168,7 @@ class LLMActionRecognizer(nn.Module):
         tokens, mask, continuous = self.encode_actions(x)
         ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
-                       use_cache=True, logits_to_keep=self._last_positions(ids, 1))
+                       use_cache=True, logits_to_keep=last_positions(ids, 1))
         first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
         if per_name:
             return self._score_per_name(out.cache, attn, first, class_ids)
@@ -297,5 +243,5 @@ class LLMActionRecognizer(nn.Module):
                 parts.append(self.tokenizer.decode(self.snap_ids[tokens[m]].tolist()))
             else:
                 parts.append("".join(action_token(int(k)) for k in tokens[m]))
-        return " |".join(parts)
+        return BODY_SEPARATOR.join(parts)
 
