@@ -131,8 +131,8 @@ def read_skeleton_file(path: str) -> list[tuple[str, np.ndarray]]:
 
 def cmd_predict(args) -> int:
     from llmar.api import Recognizer
+    from llmar.llm.entries import LLM_INPUT_WORDS
     from llmar.llm.generation import nearest_class
-    from llmar.llm.recognizer import LLM_INPUT_WORDS
 
     rec = Recognizer.from_pretrained(args.run_dir)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
@@ -165,7 +165,7 @@ def cmd_predict(args) -> int:
 
 def cmd_tokenize(args) -> int:
     from llmar.api import Recognizer
-    from llmar.llm.recognizer import LLM_INPUT_WORDS
+    from llmar.llm.entries import LLM_INPUT_WORDS
 
     rec = Recognizer.from_pretrained(args.run_dir)
     if rec.llm_input == "vectors":

@@ -17,8 +17,9 @@ from llmar.config import Config
 from llmar.data.descriptions import load_descriptions
 from llmar.data.layout import JointLayout
 from llmar.data.selection import seen_classes
+from llmar.llm.entries import action_token
 from llmar.llm.loading import load_llm, quiet_peft
-from llmar.llm.recognizer import LLMActionRecognizer, action_token
+from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.utils import atomic_save_json
 

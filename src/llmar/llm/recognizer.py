@@ -21,27 +21,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
+from llmar.llm.entries import ENTRIES, LLM_INPUT_WORDS, ActionEntry, action_token, nearest_vocabulary_tokens
 from llmar.llm.generation import generate_text, nearest_class
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
 from llmar.llm.prompts import BODY_SEPARATOR, PromptBuilder, last_positions, left_padded
 from llmar.llm.trie_expanders import TreeExpander
 from llmar.projection.vqvae import ActionVQVAE
 
-# nearest_class lives in llmar.llm.generation; callers have always imported it from here too
+# the names callers have always imported from here
 __all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "nearest_class"]
-
-# what the LLM reads of a clip in each entry mode, in words (command output, model cards)
-LLM_INPUT_WORDS = {
-    "tokens": "an action sentence of codebook tokens <a_k>, embedded through the projected codebook (llm.entry: tokens)",
-    "snap": "an action sentence of vocabulary tokens, each code snapped to its nearest word piece (llm.entry: snap)",
-    "continuous": "the encoder's vectors, unquantised and projected to the LLM's width (llm.entry: continuous); "
-                  "no action sentence",
-}
-
-
-def action_token(k: int) -> str:
-    return f"<a_{k}>"
-
 
 class LLMActionRecognizer(nn.Module):
     def __init__(self, cfg: LLMConfig, vqvae: ActionVQVAE, llm: nn.Module, tokenizer, classes: list[str],
@@ -64,6 +52,11 @@ class LLMActionRecognizer(nn.Module):
         self.register_buffer("snap_ids", torch.zeros(vqvae.cfg.num_codes, dtype=torch.long))
         self.answer_ids = self.class_token_ids(self.classes)
 
+    @property
+    def entry(self) -> ActionEntry:
+        """The strategy for ``llm.entry`` (``entries.ENTRIES``)."""
+        return ENTRIES[self.cfg.entry]
+
     # -- text -----------------------------------------------------------------------------------
     def prompt_ids(self, choices: list[str] | None = None) -> tuple[list[int], list[int]]:
         """Token ids of the prompt before and after the action sentence, with ``{choices}`` (if the prompt
@@ -77,26 +70,19 @@ class LLMActionRecognizer(nn.Module):
     @torch.no_grad()
     def compute_snap_ids(self, exclude_special: bool = True) -> torch.Tensor:
         """Snap each code to the vocabulary token whose embedding is nearest (cosine) to its projection."""
-        emb = self.llm.get_input_embeddings().weight.float()
-        codes = self.vqvae.code_embeddings().float()
-        sim = F.normalize(codes, dim=-1) @ F.normalize(emb, dim=-1).T
-        if exclude_special:
-            special = [i for i in self.tokenizer.all_special_ids if i < sim.shape[1]]
-            sim[:, special] = -2.0
-        self.snap_ids.copy_(sim.argmax(-1))
+        excluded = list(self.tokenizer.all_special_ids) if exclude_special else []
+        vocabulary = self.llm.get_input_embeddings().weight
+        self.snap_ids.copy_(nearest_vocabulary_tokens(self.vqvae.code_embeddings(), vocabulary, excluded))
         return self.snap_ids
 
     # -- sequence assembly --------------------------------------------------------------------
-    def _action_ids(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.snap_ids[tokens] if self.cfg.entry == "snap" else tokens + self.base_id
-
     def build_inputs(
         self, tokens: torch.Tensor, body_mask: torch.Tensor, answers: list[list[int]] | None = None,
         choices: list[str] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Left-padded ids [B, L], attention mask and position ids for prompts (+ answers)."""
         prefix_ids, suffix_ids = self.prompt_ids(choices)
-        action = self._action_ids(tokens).tolist()
+        action = self.entry.sentence_ids(tokens, self.base_id, self.snap_ids).tolist()
         rows = []
         for b in range(tokens.shape[0]):
             bodies = [action[b][m] for m in torch.nonzero(body_mask[b]).flatten().tolist()]
@@ -106,19 +92,13 @@ class LLMActionRecognizer(nn.Module):
 
     def embed(self, ids: torch.Tensor, continuous: torch.Tensor | None = None) -> torch.Tensor:
         """Input embeddings: vocabulary rows for text ids, action rows (or vectors) for action ids."""
-        table = self.llm.get_input_embeddings()
         is_action = ids >= self.base_id
-        out = table(ids.masked_fill(is_action, 0))
+        out = self.llm.get_input_embeddings()(ids.masked_fill(is_action, 0))
         if not is_action.any():
             return out
-        if self.cfg.entry == "continuous" or continuous is not None:
-            if continuous is None:
-                raise ValueError("continuous entry needs the encoder's vectors")
-            vectors = self.vqvae.project(continuous).to(out.dtype)
-            return out.masked_scatter(is_action[..., None], vectors)
-        action_rows = self.vqvae.code_embeddings().to(out.dtype)
-        # F.embedding, not action_rows[...]: indexing's backward adds with atomics, so runs would differ
-        return torch.where(is_action[..., None], F.embedding((ids - self.base_id).clamp(min=0), action_rows), out)
+        # vectors, when a caller passes them, fill the action positions whatever the entry
+        entry = ENTRIES["continuous"] if continuous is not None else self.entry
+        return entry.action_rows(out, ids, self.base_id, self.vqvae, continuous)
 
     def encode_actions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """x [B, M, T, V, C] -> (tokens [B, M, L], body mask [B, M], vectors of present bodies [n, D] in
@@ -128,7 +108,7 @@ class LLMActionRecognizer(nn.Module):
         with torch.no_grad():
             z, mask = self.vqvae.encode(x)
             indices = self.vqvae.codebook(z).indices
-        vectors = z[mask].reshape(-1, z.shape[-1]) if self.cfg.entry == "continuous" else None
+        vectors = z[mask].reshape(-1, z.shape[-1]) if self.entry.needs_vectors else None
         return indices, mask, vectors
 
     # -- training -----------------------------------------------------------------------------
@@ -222,14 +202,14 @@ class LLMActionRecognizer(nn.Module):
     @property
     def llm_input(self) -> str:
         """What the LLM reads of a clip: ``tokens`` (an action sentence) or ``vectors`` (continuous entry)."""
-        return "vectors" if self.cfg.entry == "continuous" else "tokens"
+        return self.entry.llm_input
 
     @torch.no_grad()
     def action_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x [B, M, T, V, C] -> per sample, the rows [n, llm_width] the LLM reads in place of ``{sentence}``:
         every present body's tokens (or vectors) in order; the text between bodies is not included."""
         tokens, mask, continuous = self.encode_actions(x)
-        ids = self._action_ids(tokens[mask]).flatten()
+        ids = self.entry.sentence_ids(tokens[mask], self.base_id, self.snap_ids).flatten()
         rows = self.embed(ids[None], continuous)[0]
         return list(rows.split((mask.sum(1) * tokens.shape[-1]).tolist()))
 
@@ -237,11 +217,6 @@ class LLMActionRecognizer(nn.Module):
         """The action sentence of one sample (tokens [M, T']) as readable text: what the LLM reads with the
         ``tokens`` and ``snap`` entries. ``as_codes``: the codebook ids ``<a_k>`` whatever the entry (with
         ``continuous``, the codes nearest the vectors the LLM reads: a diagnostic)."""
-        parts = []
-        for m in torch.nonzero(body_mask).flatten().tolist():
-            if self.cfg.entry == "snap" and not as_codes:
-                parts.append(self.tokenizer.decode(self.snap_ids[tokens[m]].tolist()))
-            else:
-                parts.append("".join(action_token(int(k)) for k in tokens[m]))
-        return BODY_SEPARATOR.join(parts)
-
+        entry = ENTRIES["tokens"] if as_codes else self.entry
+        bodies = torch.nonzero(body_mask).flatten().tolist()
+        return BODY_SEPARATOR.join(entry.readable(tokens[m], self.tokenizer, self.snap_ids) for m in bodies)

@@ -11,7 +11,7 @@ from pathlib import Path
 from llmar import __version__
 from llmar.config import Config
 from llmar.data.layout import JointLayout
-from llmar.llm.recognizer import LLM_INPUT_WORDS
+from llmar.llm.entries import LLM_INPUT_WORDS
 
 MAX_CLASSES_LISTED = 20
 
