@@ -17,12 +17,12 @@ from __future__ import annotations
 import copy
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from llmar.config import LLMConfig
 from llmar.llm.entries import ENTRIES, LLM_INPUT_WORDS, ActionEntry, action_token, nearest_vocabulary_tokens
 from llmar.llm.generation import generate_text, nearest_class
+from llmar.llm.loss import answer_loss
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
 from llmar.llm.prompts import BODY_SEPARATOR, PromptBuilder, last_positions, left_padded
 from llmar.llm.trie_expanders import TreeExpander
@@ -120,12 +120,7 @@ class LLMActionRecognizer(nn.Module):
         keep = max(len(a) for a in answers) + 1
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        logits_to_keep=last_positions(ids, keep), use_cache=False)
-        logits = out.logits[:, :-1].float()  # position j predicts token j+1
-        targets = ids[:, -keep + 1:]
-        lengths = torch.tensor([len(a) for a in answers], device=ids.device)
-        offset = torch.arange(keep - 1, device=ids.device)
-        valid = offset[None, :] >= (keep - 1 - lengths)[:, None]
-        return F.cross_entropy(logits[valid], targets[valid])
+        return answer_loss(out.logits, ids, [len(a) for a in answers])
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
