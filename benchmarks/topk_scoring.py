@@ -3,9 +3,10 @@
     python benchmarks/topk_scoring.py --run runs/bench/nw_ucla/default_seed0 [--samples 128]
 
 On a trained run's test clips, each label set is scored three ways: one row per name on the prompt's
-cache, batched per chunk of names (the full scoring before the trie, `score(per_name=True)`), every name
-through the trie's rows (`--all-scores`, the search's exact reference), and the exact top-5 search (the
-default of `llmar eval` and `llmar predict`). Each method is timed after one warm-up batch. Reports samples/s,
+cache, batched per chunk of names (the full scoring before the trie: `per_name_scores` in
+tests/reference_scoring.py, which this loads from the checkout), every name through the trie's rows
+(`--all-scores`, the search's exact reference), and the exact top-5 search (the default of `llmar eval`
+and `llmar predict`). Each method is timed after one warm-up batch. Reports samples/s,
 the share of this machine's bf16 matrix-product rate the search reaches, the name tokens it fed
 against one row per name, and checks that the search's top-1, top-5 and their scores are identical to
 full scoring on every clip. (The original one-row-per-name path computed in other batch shapes, so its bf16 scores
@@ -16,8 +17,10 @@ The label sets: the run's own names (NW-UCLA: 10), UTD-MHAD's 27, NTU-60 and NTU
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,8 @@ from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call
 from llmar.llm.pretrained import load_recognizer
 from llmar.training.data import make_loader
 
+REPO = Path(__file__).resolve().parents[1]
+
 UTD_MHAD = [
     "right arm swipe to the left", "right arm swipe to the right", "right hand wave", "two hand front clap",
     "right arm throw", "cross arms in the chest", "basketball shoot", "right hand draw x",
@@ -39,6 +44,14 @@ UTD_MHAD = [
     "right hand catch an object", "right hand pick up and throw", "jogging in place", "walking in place",
     "sit to stand", "stand to sit", "forward lunge (left foot forward)", "squat (two arms stretch out)",
 ]  # fmt: skip
+
+
+def per_name_reference():
+    """``per_name_scores``: the scoring before the trie, kept with the tests that check the trie against it."""
+    spec = importlib.util.spec_from_file_location("reference_scoring", REPO / "tests" / "reference_scoring.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.per_name_scores
 
 
 def ranking(scores: torch.Tensor, k: int) -> np.ndarray:
@@ -76,16 +89,17 @@ def main() -> None:
     if args.profile:
         profile_search(model, batches[0], label_sets, args.k)
         return
+    each_name = partial(per_name_reference(), model)
     for name, names in label_sets.items():
         class_ids = model.class_token_ids(names)
-        old, old_time = timed(model, batches, class_ids, per_name=True)  # one row per name, before the trie
+        old, old_time = timed(each_name, batches, class_ids)  # one row per name, before the trie
         name_tokens = n * sum(len(c) - 1 for c in class_ids)  # what one row per name feeds
         depth = max(len(c) for c in class_ids) - 1  # a row attends to the prompt and its prefix's earlier tokens
         for block_rows in args.block_rows:
             stats = SearchStats()
             rows = block_rows or None
-            full, full_time = timed(model, batches, class_ids, block_rows=rows)  # --all-scores
-            fast, fast_time = timed(model, batches, class_ids, top_k=args.k, block_rows=rows, stats=stats)
+            full, full_time = timed(model.score, batches, class_ids, block_rows=rows)  # --all-scores
+            fast, fast_time = timed(model.score, batches, class_ids, top_k=args.k, block_rows=rows, stats=stats)
             times = {"each_name": old_time, "trie_all": full_time, "top_k": fast_time}
             top = ranking(full, args.k)
             flops = prompt_flops + forward_flops(lcfg, stats.tokens, stats.tokens * (prompt_len + depth), stats.rows)
@@ -123,7 +137,7 @@ def profile_search(model, x, label_sets: dict[str, list[str]], k: int) -> None:
         times = []
         for _ in range(3):
             stats = SearchStats()
-            times.append(timed(model, [x], class_ids, top_k=k, stats=stats)[1])
+            times.append(timed(model.score, [x], class_ids, top_k=k, stats=stats)[1])
         print(f"{name}: {len(names)} names, {sorted(times)[1]:.3f} s a batch of {len(x)}, {stats}")
         with profile(record_shapes=True) as prof:
             model.score(x, class_ids, top_k=k)
@@ -131,11 +145,12 @@ def profile_search(model, x, label_sets: dict[str, list[str]], k: int) -> None:
         print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=15))
 
 
-def timed(model, batches, class_ids, **kwargs) -> tuple[torch.Tensor, float]:
-    """Scores of every batch and the seconds they took (after one small warm-up call)."""
-    model.score(batches[0][:2], class_ids, **{k: v for k, v in kwargs.items() if k != "stats"})
+def timed(score, batches, class_ids, **kwargs) -> tuple[torch.Tensor, float]:
+    """Scores of every batch by ``score(x, class_ids, **kwargs)`` and the seconds they took (after one small
+    warm-up call)."""
+    score(batches[0][:2], class_ids, **{k: v for k, v in kwargs.items() if k != "stats"})
     start = time.perf_counter()
-    out = torch.cat([model.score(x, class_ids, **kwargs) for x in batches])
+    out = torch.cat([score(x, class_ids, **kwargs) for x in batches])
     return out, time.perf_counter() - start
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
+from tests.reference_scoring import per_name_scores
 from tests.test_recognizer import brute_force_scores, clips, make_model
 
 # shared prefixes, a name that is a prefix of others, a duplicate (an exact tie) and long names
@@ -90,7 +91,7 @@ def test_full_scoring_equals_one_forward_per_name(model):
     slow = brute_force_scores(model, x, NAMES)
     torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES), block_rows=5), slow,
                                atol=2e-4, rtol=1e-4)  # several blocks per prefix length
-    torch.testing.assert_close(model.score(x, model.class_token_ids(NAMES), per_name=True), slow, atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(per_name_scores(model, x, model.class_token_ids(NAMES)), slow, atol=2e-4, rtol=1e-4)
 
 
 def test_top_k_on_a_tiny_llama_matches_full_scoring_bit_for_bit(model):

@@ -1,20 +1,16 @@
 """The recognizer: action tokens enter a frozen decoder LLM (LoRA-tuned), which answers with a name.
 
-Three entry modes (``llm.entry``):
-- ``tokens``: K new action tokens ``<a_k>``; their embedding rows are the codebook projected to the
-  LLM width (``ActionVQVAE.project``), trained with the LoRA adapter;
-- ``continuous``: the encoder's unquantised vectors, projected, go in through ``inputs_embeds``;
-- ``snap``: each code is replaced by its nearest real vocabulary token, so the action sentence is
-  literally text and only the adapter trains.
-Training uses the language-model loss on the answer tokens only. Inference ranks class names by their
-log-likelihood given the prompt: the prompt runs once, and the names' shared prefixes are expanded on
-its key/value cache, either all of them or only those a best-first search needs for the top k
-(``name_search``).
+:class:`LLMActionRecognizer` composes the parts, each in its own module:
+- ``prompts``: the prompt around the action sentence, the answers' ids, the left-padded rows;
+- ``entries``: how the codes enter the LLM (``llm.entry``: tokens, continuous or snap);
+- ``loss``: training's language-model loss on the answer tokens only;
+- ``scoring`` (with ``name_search`` and ``trie_expanders``): inference ranks class names by their
+  log-likelihood given the prompt, which runs once; the names' shared prefixes are expanded on its
+  key/value cache, either all of them or only those a best-first search needs for the top k;
+- ``generation``: free-text answers, and the class name a text is closest to.
 """
 
 from __future__ import annotations
-
-import copy
 
 import torch
 from torch import nn
@@ -23,13 +19,14 @@ from llmar.config import LLMConfig
 from llmar.llm.entries import ENTRIES, LLM_INPUT_WORDS, ActionEntry, action_token, nearest_vocabulary_tokens
 from llmar.llm.generation import generate_text, nearest_class
 from llmar.llm.loss import answer_loss
-from llmar.llm.name_search import NameTrie, SearchStats, rows_per_call, score_all, search_top_k
+from llmar.llm.name_search import SearchStats
 from llmar.llm.prompts import BODY_SEPARATOR, PromptBuilder, last_positions, left_padded
-from llmar.llm.trie_expanders import TreeExpander
+from llmar.llm.scoring import PromptPass, score_names
 from llmar.projection.vqvae import ActionVQVAE
 
 # the names callers have always imported from here
 __all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "nearest_class"]
+
 
 class LLMActionRecognizer(nn.Module):
     def __init__(self, cfg: LLMConfig, vqvae: ActionVQVAE, llm: nn.Module, tokenizer, classes: list[str],
@@ -124,8 +121,17 @@ class LLMActionRecognizer(nn.Module):
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
-    def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None,
-              per_name: bool = False, block_rows: int | None = None, stats: SearchStats | None = None,
+    def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None) -> PromptPass:
+        """Each clip's prompt (with its action sentence) read once: the cache every name is scored on."""
+        tokens, mask, continuous = self.encode_actions(x)
+        ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
+        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
+                       use_cache=True, logits_to_keep=last_positions(ids, 1))
+        return PromptPass(out.cache, attn, out.logits[:, -1].float().log_softmax(-1))
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None, *,
+              block_rows: int | None = None, stats: SearchStats | None = None,
               choices: list[str] | None = None) -> torch.Tensor:
         """Log-likelihood [B, K] of the class names (with end-of-sequence) given each prompt; the prompt
         runs once and its key/value cache is shared by all names.
@@ -133,58 +139,13 @@ class LLMActionRecognizer(nn.Module):
         ``top_k=k``: a best-first search over the names' trie (``name_search``) returns exact scores for
         each sample's k best names and -inf for names it proved cannot reach them. ``top_k=None``: every
         name, through the same trie rows (each shared prefix computed once; the search's scores equal these
-        bit for bit, see ``trie_expanders``). ``per_name``: every name by one row per name on the prompt's cache,
-        the scoring before the trie (kept as the benchmark's reference; bf16 rounds it differently).
-        ``choices``: the names a prompt with ``{choices}`` lists (default: ``self.choices``).
-        ``block_rows``: trie rows per LLM call, spread evenly over the samples (default:
-        ``name_search.rows_per_call``, from the batch and the trie); ``trie_expanders`` runs them.
+        bit for bit, see ``trie_expanders``). ``choices``: the names a prompt with ``{choices}`` lists
+        (default: ``self.choices``). ``block_rows``: trie rows per LLM call, spread evenly over the samples
+        (default: ``name_search.rows_per_call``, from the batch and the trie); ``trie_expanders`` runs them.
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
-        tokens, mask, continuous = self.encode_actions(x)
-        ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
-        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
-                       use_cache=True, logits_to_keep=last_positions(ids, 1))
-        first = out.logits[:, -1].float().log_softmax(-1)  # [B, V]
-        if per_name:
-            return self._score_per_name(out.cache, attn, first, class_ids)
-        names = NameTrie.build(class_ids)
-        # one call shape for search and full scoring: ``width`` trie rows per sample per call
-        width = max(1, (block_rows or rows_per_call(names, len(first))) // len(first))
-        with TreeExpander(self.llm, self.embed, out.cache, attn, names, width) as expand:
-            if top_k is None:
-                scores = score_all(names, len(class_ids), first, expand, stats)
-            else:
-                scores = search_top_k(names, len(class_ids), first, expand, top_k, stats, width)
-        return scores.float().to(ids.device)
-
-    def _score_per_name(self, cache, attn: torch.Tensor, first: torch.Tensor, class_ids: list[list[int]],
-                        chunk_rows: int = 256) -> torch.Tensor:
-        """Every name, one row per (sample, name) on the prompt's cache, names fed in chunks."""
-        b, device = first.shape[0], first.device
-        width = max(len(c) for c in class_ids)
-        cls = torch.full((len(class_ids), width), self.pad_id, dtype=torch.long, device=device)
-        cls_mask = torch.zeros_like(cls, dtype=torch.bool)
-        for k, c in enumerate(class_ids):
-            cls[k, : len(c)] = torch.tensor(c, device=device)
-            cls_mask[k, : len(c)] = True
-        scores = first.gather(1, cls[:, 0].expand(b, -1))  # first answer token of every class
-        if width == 1:
-            return scores
-        prompt_len, per_chunk, rest = attn.sum(1), max(1, chunk_rows // b), []
-        for start in range(0, len(class_ids), per_chunk):
-            chunk = cls[start : start + per_chunk]  # [kc, W]
-            kc = chunk.shape[0]
-            chunk_cache = copy.deepcopy(cache)
-            chunk_cache.batch_repeat_interleave(kc)
-            inp = chunk[:, :-1].repeat(b, 1)  # rows ordered (sample, class)
-            full_mask = torch.cat([attn.repeat_interleave(kc, 0), torch.ones_like(inp)], dim=1)
-            positions = prompt_len.repeat_interleave(kc)[:, None] + torch.arange(width - 1, device=device)
-            logits = self.llm(inputs_embeds=self.embed(inp), attention_mask=full_mask, position_ids=positions,
-                              cache=chunk_cache, use_cache=True).logits.float()
-            logp = logits.log_softmax(-1).gather(2, chunk[:, 1:].repeat(b, 1)[..., None])[..., 0]
-            logp = logp * cls_mask[start : start + kc, 1:].repeat(b, 1)  # padding after short names
-            rest.append(logp.sum(-1).reshape(b, kc))
-        return scores + torch.cat(rest, dim=1)
+        return score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids, top_k=top_k,
+                           block_rows=block_rows, stats=stats)
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:
