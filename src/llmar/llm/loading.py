@@ -132,7 +132,9 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     with no_loading_bar():
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=DTYPES[dtype], attn_implementation=attention)
+        # use_kernels=False: transformers otherwise fetches kernels from the Hub on a GPU, and llmar runs offline
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=DTYPES[dtype], attn_implementation=attention,
+                                                     use_kernels=False)
     model.to(device)
     model.requires_grad_(False)
     model.config.use_cache = False
