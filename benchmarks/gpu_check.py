@@ -274,7 +274,8 @@ def check_pipeline(ctx):
     from llmar.config import apply_overrides
     from llmar.data.selection import load_data, split_indices
     from llmar.recipe import derive_config
-    from llmar.training.runner import evaluate_run, make_accelerator, train
+    from llmar.runner import evaluate_run, train
+    from llmar.training.context import make_accelerator
 
     data = find_data(ctx.data)
     shape = TINY_LLM if ctx.tiny else PIPELINE_LLM

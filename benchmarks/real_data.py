@@ -12,7 +12,7 @@
 
 UTD-MHAD and the 2D versions (``*_2d``: the same clips with the depth coordinate dropped, written once
 under runs/data/) always run on the recipe ``llmar train DATA`` derives from the data (``--derived`` asks
-the same of NW-UCLA and Florence 3D). Every run goes through `llmar.training.runner.train` (the same code as `llmar train`), writes its run
+the same of NW-UCLA and Florence 3D). Every run goes through `llmar.runner.train` (the same code as `llmar train`), writes its run
 directory under runs/bench/, and appends one JSON line per run to docs/results/<dataset>.jsonl;
 the summary table (mean and standard deviation over seeds/folds) is printed as markdown.
 """
@@ -33,7 +33,7 @@ from llmar.config import Config, apply_overrides
 from llmar.data.generic_npz import save_npz
 from llmar.data.registry import load_dataset
 from llmar.recipe import derive_config
-from llmar.training.runner import train
+from llmar.runner import train
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {

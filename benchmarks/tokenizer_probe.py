@@ -23,10 +23,10 @@ from torch import nn
 from llmar.config import Config
 from llmar.llm.loading import load_llm
 from llmar.projection.vqvae import ActionVQVAE
+from llmar.training.context import RunContext, make_accelerator
 from llmar.training.data import load_data, make_loader, split_indices
 from llmar.training.logging import RunLogger
-from llmar.training.runner import make_accelerator, run_stage1, stage_data
-from llmar.training.stage1 import embedding_sample
+from llmar.training.stage1 import embedding_sample, run_stage1
 from llmar.utils import seed_everything
 
 
@@ -102,8 +102,8 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
         accelerator = make_accelerator(cfg)
-        vqvae = run_stage1(cfg, ds, stage_data(ds, train_idx, cfg, accelerator), embeddings, width, accelerator,
-                           RunLogger(out, True), out / "stage1")
+        ctx = RunContext(cfg, ds, train_idx, test_idx, accelerator, out, RunLogger(out, True))
+        vqvae = run_stage1(ctx, embeddings, width)
     stage1_seconds = time.time() - start
     vqvae.eval()
     torch.manual_seed(cfg.train.seed)

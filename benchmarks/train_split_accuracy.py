@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from llmar.evaluation.evaluate import evaluate_recognizer
 from llmar.llm.pretrained import load_recognizer
+from llmar.training.context import make_accelerator
 from llmar.training.data import load_data, split_indices
-from llmar.training.runner import evaluate_model, make_accelerator
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     cfg, model, _ = load_recognizer(args.run)
     ds = load_data(cfg)
     train_idx, _ = split_indices(ds, cfg)
-    metrics = evaluate_model(model, ds, train_idx, cfg, make_accelerator(cfg))
+    metrics = evaluate_recognizer(model, ds, train_idx, cfg, make_accelerator(cfg))
     print(json.dumps({"run": args.run, "split": "train", "num_samples": len(train_idx),
                       "top1": metrics["top1"], "top5": metrics["top5"]}))
 

@@ -30,7 +30,7 @@ import numpy as np
 from llmar.config import Config
 from llmar.data.florence3d import CLASSES as FLORENCE_CLASSES
 from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
-from llmar.training.runner import evaluate_run, train
+from llmar.runner import evaluate_run, train
 
 REPO = Path(__file__).resolve().parents[1]
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]

@@ -12,7 +12,7 @@ from conftest import REPO
 from safetensors.torch import load_file
 
 from llmar.config import Config
-from llmar.training.runner import train
+from llmar.runner import train
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Two processes on CPU (gloo) through `accelerate launch`: ranks stay in sync, evaluation sees each sample once.
 
-The run is a real `llmar train` on a tiny random Llama and the built-in synthetic data. With
-LLMAR_DEBUG_DUMP set, every rank writes its final weights and the gathered evaluation arrays
-(training/runner.py: debug_dump), which the assertions below compare.
+The run is a real `llmar train` on a tiny random Llama and the built-in synthetic data, with an evaluation
+callback (tests/debug_dump.py) with which every rank writes its final weights and the gathered evaluation
+arrays, which the assertions below compare.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ llm: {{path: {llm}, dtype: float32, lora_r: 4, lora_alpha: 8, lora_dropout: 0.1}
 train: {{epochs: 4, batch_size: 4, eval_batch_size: 2, checkpoint_every: 2, log_every: 1, max_test_samples: 7}}
 """
 TOTAL_STEPS = 20
+DUMPING_CLI = Path(__file__).with_name("debug_dump.py")  # `llmar` with the dump callback
 
 
 def free_port() -> int:
@@ -49,10 +50,10 @@ def free_port() -> int:
 def launch(args: list[str], dump: Path, log: Path) -> subprocess.Popen:
     """`accelerate launch` with 2 CPU processes."""
     # no GPU visible: the runner then asks accelerate for CPU processes, which join over gloo
-    env = {**os.environ, "LLMAR_DEBUG_DUMP": str(dump), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "--main_process_port", str(free_port()), "-m", "llmar.cli", "train", *args]
+           "--main_process_port", str(free_port()), str(DUMPING_CLI), str(dump), "train", *args]
     return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 

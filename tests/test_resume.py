@@ -37,9 +37,10 @@ TOTAL_STEPS = 27
 
 
 def llmar(*args: str, dump: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "LLMAR_DEBUG_DUMP": str(dump), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.Popen([sys.executable, "-m", "llmar.cli", "train", *args], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    """`llmar train ARGS`, every process dumping its final state into ``dump`` (tests/debug_dump.py)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    cmd = [sys.executable, str(Path(__file__).with_name("debug_dump.py")), str(dump), "train", *args]
+    return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 def finish(proc: subprocess.Popen, log: Path) -> str:

@@ -10,9 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from llmar.baseline.pretrained import load_gcn
 from llmar.config import Config
 from llmar.data.selection import load_data, split_indices, subject_tags, validation_split
-from llmar.training.runner import classifier_scores, load_gcn, make_accelerator, train
+from llmar.runner import train
+from llmar.training.context import make_accelerator, stage_data
+from llmar.training.fit_gcn import classifier_scores
 from llmar.training.validation import PlateauSchedule, ValidationTracker
 
 
@@ -88,8 +91,8 @@ def test_graph_network_follows_its_validation_part(tmp_path, weights):
     ds = load_data(cfg)
     train_idx, _ = split_indices(ds, cfg)
     _, val_idx, _ = validation_split(ds, train_idx, cfg.train.validation_share)
-    model = load_gcn(run, cfg, ds)
-    scores, labels = classifier_scores(model, ds, val_idx, cfg, make_accelerator(cfg))
+    model = load_gcn(run)  # from the run directory alone
+    scores, labels, _ = classifier_scores(model, ds, val_idx, cfg, make_accelerator(cfg))
     accuracy = float((scores.argmax(1) == labels).mean())
     if weights == "best":  # the saved weights are the best-validation ones
         assert accuracy == pytest.approx(budget["best_accuracy"])
@@ -106,6 +109,4 @@ def test_fixed_budget_is_unchanged_by_the_new_keys():
     cfg = Config()
     assert cfg.train.budget == "fixed"
     with pytest.raises(ValueError, match="train.budget"):
-        from llmar.training.runner import stage_data
-
         stage_data(None, np.arange(3), replace(cfg, train=replace(cfg.train, budget="auto")), None)

@@ -14,7 +14,7 @@ from llmar.data.florence3d import CLASSES as FLORENCE_CLASSES
 from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
 from llmar.data.selection import seen_classes, split_indices
 from llmar.evaluation.metrics import zero_shot_metrics
-from llmar.training.runner import train
+from llmar.runner import train
 
 UNSEEN = ["clap", "sit down"]
 
@@ -143,6 +143,25 @@ def test_text_baseline_trains_on_seen_columns_and_reports_both_settings(text_bas
     weights = load_file(run / "gcn" / "model.safetensors")
     assert weights["class_embeddings"].shape == (12, 384)
     assert weights["seen"].sum() == 10
+
+
+def test_text_baseline_reloads_from_its_run_directory_alone(text_baseline_run, tmp_path):
+    """gcn/config.json rebuilds the network without the sentence encoder or the dataset; a run saved before it
+    existed comes back through config.yaml and labels.json, with the same outputs."""
+    import shutil
+
+    from llmar.baseline.pretrained import load_gcn
+    from llmar.baseline.text_embedding import TextEmbeddingClassifier
+
+    run, _ = text_baseline_run
+    model = load_gcn(run)
+    assert isinstance(model, TextEmbeddingClassifier) and int(model.seen.sum()) == 10
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    (old / "gcn" / "config.json").unlink()
+    x = torch.randn(2, 1, 16, model.backbone.layout.num_joints, model.backbone.in_channels)
+    with torch.no_grad():
+        assert torch.equal(load_gcn(old)(x), model(x))
 
 
 def test_conse_follows_the_seen_posterior_into_the_text_space():

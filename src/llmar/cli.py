@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -73,12 +74,12 @@ def cmd_init_config(args) -> int:
 
 def cmd_train(args) -> int:
     from llmar.config import Config
-    from llmar.training.runner import train
+    from llmar.runner import train
 
     if args.resume:
         cfg = Config.load(Path(args.resume) / "config.yaml")
         cfg.output_dir = args.resume
-        run_dir, metrics = train(cfg, resume=True)
+        run_dir, metrics = train(cfg, resume=True, callbacks=args.callbacks)
     else:
         if not args.config:
             console.print("[red]train needs a CONFIG file, a DATA file or folder, or --resume RUN_DIR[/red]")
@@ -87,20 +88,20 @@ def cmd_train(args) -> int:
             cfg = _derived_config(args)
         else:
             cfg = _load_config(args.config, args.set)
-        run_dir, metrics = train(cfg)
+        run_dir, metrics = train(cfg, callbacks=args.callbacks)
     _print_metrics(metrics, f"{cfg.model} on {cfg.data.kind}: test split")
     console.print(f"run saved in [bold]{run_dir}[/bold]")
     return 0
 
 
 def cmd_demo(args) -> int:
-    from llmar.training.runner import train
+    from llmar.runner import train
 
     cfg = _load_config(str(builtin_config("demo")), args.set)
     if args.output_dir:
         cfg.output_dir = args.output_dir
     console.print("[bold]LLM-AR demo[/bold]: procedural skeleton actions -> action VQ-VAE -> SmolLM2-135M + LoRA")
-    run_dir, metrics = train(cfg)
+    run_dir, metrics = train(cfg, callbacks=args.callbacks)
     _print_metrics(metrics, "LLM-AR demo: built-in test split (unseen subjects)")
     chance = 1.0 / len(metrics["per_class_accuracy"])
     console.print(f"top-1 {100 * metrics['top1']:.1f} %  top-5 {100 * metrics['top5']:.1f} %  "
@@ -109,9 +110,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from llmar.training.runner import evaluate_run
+    from llmar.runner import evaluate_run
 
-    metrics = evaluate_run(args.run_dir, args.out, all_scores=args.all_scores)
+    metrics = evaluate_run(args.run_dir, args.out, all_scores=args.all_scores, callbacks=args.callbacks)
     _print_metrics(metrics, f"evaluation of {args.run_dir}")
     if args.html:
         from llmar.api import report_for_saved_run
@@ -349,8 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, callbacks: Sequence = ()) -> int:
+    """``callbacks``: evaluation callbacks (``on_evaluated``, see :func:`llmar.runner.train`) for the run of
+    ``train``, ``demo`` or ``eval``: for Python callers (the tests), the command line cannot name one."""
     args = build_parser().parse_args(argv)
+    args.callbacks = tuple(callbacks)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from llmar.data.dataset import DataError
 

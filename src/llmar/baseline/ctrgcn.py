@@ -10,14 +10,20 @@ Input ``x`` is [B, M, T, V, C] as in :class:`llmar.data.dataset.SkeletonDataset`
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import torch
 import torch.nn as nn
+from safetensors.torch import load_file
 
 from llmar.data.layout import JointLayout
 from llmar.nn.graph import graph_layers, graph_subsets, stage_plan
+from llmar.utils import atomic_save_json, atomic_save_safetensors
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 
 
 @dataclass
@@ -32,6 +38,13 @@ class GCNConfig:
     # statistics). True: one BatchNorm over V*C shared by all bodies, so the model is exactly
     # invariant to the order of bodies even after training.
     share_body_bn: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GCNConfig:
+        known = {f.name for f in fields(cls)}
+        if unknown := sorted(set(d) - known):
+            raise ValueError(f"GCNConfig: unknown keys {unknown}")
+        return cls(**{**d, **({"dilations": tuple(d["dilations"])} if "dilations" in d else {})})
 
 
 class CTRGCN(nn.Module):
@@ -98,6 +111,23 @@ class CTRGCN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.drop(self.features(x)))
 
+    # -- persistence: config.json (everything the constructor takes) and model.safetensors --------------
+    def config_dict(self) -> dict:
+        return {"kind": "ctrgcn", "num_classes": self.num_classes, "layout": self.layout.to_dict(),
+                "num_coords": self.in_channels, "max_bodies": self.num_bodies, "gcn": asdict(self.cfg)}
+
+    @classmethod
+    def from_config_dict(cls, d: dict) -> CTRGCN:
+        return cls(d["num_classes"], JointLayout.from_dict(d["layout"]), d["num_coords"], d["max_bodies"],
+                   GCNConfig.from_dict(d["gcn"]))
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        save_network(self, self.config_dict(), directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> CTRGCN:
+        return load_network(directory, "ctrgcn", cls.from_config_dict)
+
     def _check(self, x: torch.Tensor) -> None:
         expected = f"[B, {self.num_bodies}, T, {self.layout.num_joints}, {self.in_channels}]"
         if x.ndim != 5:
@@ -107,3 +137,24 @@ class CTRGCN(nn.Module):
             raise ValueError(
                 f"CTRGCN (layout {self.layout.name!r}): input must be {expected}, got shape {tuple(x.shape)}"
             )
+
+
+def save_network(model: nn.Module, config: dict, directory: str | Path) -> None:
+    """``directory``/config.json (``config``) and model.safetensors (the state dict, buffers included)."""
+    directory = Path(directory)
+    atomic_save_safetensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                            directory / WEIGHTS_FILE)
+    atomic_save_json(config, directory / CONFIG_FILE)  # last: its presence marks a complete save
+
+
+def load_network(directory: str | Path, kind: str, from_config_dict) -> nn.Module:
+    """The network ``save_network`` wrote (in eval mode), rebuilt by ``from_config_dict(config)``."""
+    directory = Path(directory)
+    if not (directory / CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{directory / CONFIG_FILE} does not exist: not a saved graph network")
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    if config.get("kind") != kind:
+        raise ValueError(f"{directory}: holds a {config.get('kind')!r} network, not a {kind!r} one")
+    model = from_config_dict(config)
+    model.load_state_dict(load_file(directory / WEIGHTS_FILE))
+    return model.eval()

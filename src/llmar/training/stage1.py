@@ -7,20 +7,25 @@ import math
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from llmar.projection.diagnostics import projection_diagnostics
 from llmar.projection.vqvae import ActionVQVAE
-from llmar.training.data import set_epoch
+from llmar.training.context import RunContext
+from llmar.training.data import make_loader, set_epoch
 from llmar.training.logging import warn_if_still_falling
 from llmar.training.validation import (
     DECAY_SHARE,
+    MAX_BUDGET_FACTOR,
     PlateauSchedule,
     Validation,
     ValidationTracker,
+    describe,
     restore,
     trainable_copy,
 )
+from llmar.utils import atomic_save_json, seed_everything
 
 
 def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.Tensor:
@@ -40,8 +45,6 @@ def embedding_sample(llm, tokenizer, size: int = 8192, seed: int = 0) -> torch.T
 def sync_codebook(codebook, accelerator) -> None:
     """Resets change parameters outside the optimizer: give every process rank 0's codebook."""
     if accelerator.num_processes > 1:
-        import torch.distributed as dist
-
         for t in (codebook.codes.data, codebook.usage):
             dist.broadcast(t, src=0)
 
@@ -179,4 +182,56 @@ def collect_tokens(vqvae: ActionVQVAE, loader, device) -> tuple[np.ndarray, floa
     return np.concatenate(tokens), float(np.average(errors, weights=weights))
 
 
-__all__ = ["train_projection", "validation_metrics", "embedding_sample", "collect_tokens", "projection_diagnostics"]
+def run_stage1(ctx: RunContext, embeddings: torch.Tensor, llm_width: int) -> ActionVQVAE:
+    """Stage 1 of a run: train the action VQ-VAE on the run's training clips (``ctx.data``), write
+    ``run_dir/stage1`` (weights + diagnostics, and the validation summary when the budget followed one) on
+    rank 0, and return it reloaded from there, so that every process continues from identical weights."""
+    cfg, ds, accelerator, logger, data = ctx.cfg, ctx.ds, ctx.accelerator, ctx.logger, ctx.data
+    stage1_dir = ctx.run_dir / "stage1"
+    # seeded here, not only at the start of the run: loading the LLM draws from the global RNG (module
+    # init before its weights arrive), and stage 1 must not depend on what ran before it
+    seed_everything(cfg.train.seed)
+    p = cfg.projection
+
+    def loader_for(indices):
+        return make_loader(ds, indices, cfg, train=True, batch_size=p.batch_size)
+
+    vqvae = ActionVQVAE(p, ds.layout, ds.num_coords, llm_width, len(ds.classes))
+    summary = None
+    if data.validation is None:
+        train_projection(vqvae, loader_for(data.train), embeddings, accelerator, logger, seed=cfg.train.seed)
+    else:
+        initial = trainable_copy(vqvae)
+        fit_loader, full_batches = loader_for(data.fit), len(loader_for(data.train))
+        val_loader = make_loader(ds, data.validation, cfg, train=False, batch_size=p.batch_size)
+        plan = Validation(lambda m: validation_metrics(m, val_loader, accelerator.device), every=len(fit_loader),
+                          patience=cfg.train.validation_patience,
+                          max_steps=MAX_BUDGET_FACTOR * stage1_epochs(p, full_batches) * full_batches)
+        result = train_projection(vqvae, fit_loader, embeddings, accelerator, logger, seed=cfg.train.seed,
+                                  validation=plan)
+        schedule, tracker = result["schedule"], result["tracker"]
+        if cfg.train.validation_weights == "retrain":
+            restore(accelerator.unwrap_model(vqvae), initial)
+            seed_everything(cfg.train.seed)
+            schedule = schedule.scaled(len(data.train) / len(data.fit))
+            train_projection(vqvae, loader_for(data.train), embeddings, accelerator, logger, seed=cfg.train.seed,
+                             replay=schedule)
+        summary = {"how": data.how, "best_step": tracker.best_step, "best_accuracy": tracker.best_accuracy,
+                   "stable_end": schedule.stable_end, "decay_steps": schedule.decay_steps, "history": tracker.history,
+                   "weights": cfg.train.validation_weights,
+                   "summary": describe("stage 1", tracker, schedule, cfg.train.validation_weights)}
+        accelerator.print(summary["summary"])
+    vqvae = accelerator.unwrap_model(vqvae)
+    if accelerator.is_main_process:
+        plain = make_loader(ds, data.train, cfg, train=False, batch_size=p.batch_size)
+        tokens, recon = collect_tokens(vqvae, plain, accelerator.device)
+        diag = projection_diagnostics(vqvae, tokens, recon, embeddings, stage1_dir)
+        logger.log("stage1_diagnostics", 0, **{k: v for k, v in diag.items() if isinstance(v, (int, float))})
+        if summary is not None:
+            atomic_save_json(summary, stage1_dir / "budget.json")
+        vqvae.save_pretrained(stage1_dir)  # after diagnostics: its presence marks stage 1 as finished
+    accelerator.wait_for_everyone()
+    return ActionVQVAE.from_pretrained(stage1_dir)
+
+
+__all__ = ["run_stage1", "train_projection", "validation_metrics", "embedding_sample", "collect_tokens", "projection_diagnostics"]

@@ -64,7 +64,7 @@ def _answer_loss(model, batch) -> torch.Tensor:
     return model(batch["x"], batch["y"])
 
 
-def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cfg: Config, accelerator, run_dir: Path,
+def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cfg: Config, accelerator, *, run_dir: Path,
                      logger, resume: bool = False, evaluate=None) -> dict:
     """Stage 2 through the shared trainer under the run's budget (``train.budget``; ``evaluate(model, indices)``
     scores the validation part): checkpoints every ``train.checkpoint_every`` optimizer steps and at the end,
@@ -77,7 +77,7 @@ def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cf
     steps = total_steps(cfg, batches_per_process(loader_for(data.train), accelerator))
     loop = LoopConfig(stage="stage2", steps=steps, warmup_ratio=tc.warmup_ratio, log_every=tc.log_every,
                       checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
-    return train_stage(model, _answer_loss, make_optimizer, loader_for, loop, data, evaluate=evaluate, train_cfg=tc,
+    return train_stage(model, _answer_loss, make_optimizer, loader_for, loop, data=data, evaluate=evaluate, train_cfg=tc,
                        accelerator=accelerator, run_dir=run_dir, logger=logger, resume=resume,
                        on_train_mode=_keep_vqvae_frozen)
 

@@ -73,7 +73,7 @@ def warmup_cosine(steps: int, warmup_ratio: float):
     return schedule
 
 
-def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimizer, loop: LoopConfig, accelerator,
+def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimizer, loop: LoopConfig, *, accelerator,
         run_dir: Path, logger, resume: bool = False, on_train_mode=None, validation: Validation | None = None,
         replay: PlateauSchedule | None = None) -> dict:
     """Train ``model`` for ``loop.steps`` optimizer steps over as many passes of ``loader`` as that takes.
@@ -195,7 +195,7 @@ class StageData:
     how: str = ""
 
 
-def train_stage(model: torch.nn.Module, loss_fn, make_optimizer, loader_for, loop: LoopConfig, data: StageData, *,
+def train_stage(model: torch.nn.Module, loss_fn, make_optimizer, loader_for, loop: LoopConfig, *, data: StageData,
                 evaluate=None, train_cfg, accelerator, run_dir: Path, logger, resume: bool = False,
                 on_train_mode=None) -> dict:
     """One stage under the run's budget (``train.budget``): ``loop.steps`` on every training clip, or as long

@@ -1,0 +1,81 @@
+"""The graph baselines in a run (``model: gcn | gcn_text``), trained through the same trainer as stage 2 (SGD
+with Nesterov momentum, warm-up and cosine decay, label smoothing, checkpoints and resume)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from torch import nn
+
+from llmar.baseline.pretrained import build_gcn
+from llmar.config import Config
+from llmar.data.dataset import SkeletonDataset
+from llmar.data.selection import seen_mask
+from llmar.training.context import RunContext
+from llmar.training.data import make_loader
+from llmar.training.trainer import LoopConfig, batches_per_process, budget, train_stage
+from llmar.utils import seed_everything
+
+
+@torch.no_grad()
+def classifier_scores(model: nn.Module, ds: SkeletonDataset, indices: np.ndarray, cfg: Config,
+                      accelerator: Accelerator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-probabilities [N, K], labels [N] and dataset indices [N] of a classifier over ``indices``, gathered
+    over processes, each clip once."""
+    was_training = model.training
+    model.eval()
+    loader = accelerator.prepare(make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size))
+    scores, labels, order = [], [], []
+    for batch in loader:
+        s, y, i = accelerator.gather_for_metrics((model(batch["x"]).log_softmax(-1), batch["y"], batch["index"]))
+        scores.append(s.cpu())
+        labels.append(y.cpu())
+        order.append(i.cpu())
+    model.train(was_training)
+    return torch.cat(scores).numpy(), torch.cat(labels).numpy(), torch.cat(order).numpy()
+
+
+def build_network(ctx: RunContext) -> nn.Module:
+    seed_everything(ctx.cfg.train.seed)
+    return build_gcn(ctx.cfg, ctx.ds)
+
+
+def fit_gcn(model: nn.Module, ctx: RunContext) -> tuple[nn.Module, dict]:
+    """Train the network; returns it and what to add to the run's metrics."""
+    cfg, ds, accelerator, g = ctx.cfg, ctx.ds, ctx.accelerator, ctx.cfg.gcn
+    data = ctx.data
+
+    def loader_for(indices):
+        return make_loader(ds, indices, cfg, train=True, batch_size=g.batch_size)
+
+    def make_optimizer():
+        return torch.optim.SGD(model.parameters(), lr=g.lr, momentum=0.9, nesterov=True, weight_decay=g.weight_decay)
+
+    steps = budget(batches_per_process(loader_for(ctx.train_idx), accelerator), g.epochs, g.min_steps,
+                   cfg.train.max_steps)
+    loop = LoopConfig(stage="gcn", steps=steps, warmup_ratio=g.warmup_ratio, log_every=cfg.train.log_every,
+                      checkpoint_every=cfg.train.checkpoint_every, budget_knob="gcn.min_steps", save_buffers=True)
+
+    # gcn_text trains on the seen classes' columns only: labels renumbered among them
+    renumber = (torch.tensor(seen_mask(ds.classes, cfg)).long().cumsum(0) - 1).to(accelerator.device)
+
+    def loss_fn(m, batch):
+        return torch.nn.functional.cross_entropy(m(batch["x"]), renumber[batch["y"]], label_smoothing=g.label_smoothing)
+
+    def evaluate(m, indices):
+        scores, labels, _ = classifier_scores(m, ds, indices, cfg, accelerator)
+        seen = renumber[torch.as_tensor(labels, device=renumber.device)].cpu()
+        logits = torch.as_tensor(scores)[:, torch.tensor(seen_mask(ds.classes, cfg))]
+        return float((logits.argmax(1) == seen).float().mean()), float(torch.nn.functional.cross_entropy(logits, seen))
+
+    result = train_stage(model, loss_fn, make_optimizer, loader_for, loop, data=data, evaluate=evaluate, train_cfg=cfg.train,
+                         accelerator=accelerator, run_dir=ctx.run_dir, logger=ctx.logger, resume=ctx.resume)
+    return accelerator.unwrap_model(model), ({"budget": {"gcn": result["validation"]}} if "validation" in result else {})
+
+
+def save_gcn(model: nn.Module, ctx: RunContext) -> None:
+    model.save_pretrained(ctx.run_dir / "gcn")
+
+
+__all__ = ["build_network", "fit_gcn", "save_gcn", "classifier_scores"]
