@@ -110,3 +110,23 @@ def test_fixed_budget_is_unchanged_by_the_new_keys():
     assert cfg.train.budget == "fixed"
     with pytest.raises(ValueError, match="train.budget"):
         stage_data(None, np.arange(3), replace(cfg, train=replace(cfg.train, budget="auto")), None)
+
+
+def test_llmar_with_the_graph_encoder_follows_its_validation_part(tmp_path, tiny_llm_dir):
+    """Both stages of LLM-AR stop on validation; the graph encoder's fixed adjacency (a non-persistent buffer)
+    must not break keeping and restoring the best weights."""
+    cfg = Config.from_dict({
+        "output_dir": str(tmp_path / "llmar"),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1},
+        "projection": {"encoder": "gcn", "graph_width": 8, "temporal_downsample": 4, "num_codes": 16,
+                       "code_dim": 16, "hidden_dim": 16, "epochs": 2, "batch_size": 8},
+        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
+        "train": {"budget": "validation", "validation_patience": 1, "epochs": 1, "batch_size": 4,
+                  "eval_batch_size": 4, "max_test_samples": 8},
+    })
+    _, metrics = train(cfg)
+    for stage in ("stage1", "stage2"):
+        budget = metrics["budget"][stage]
+        assert budget["best_step"] in [step for step, *_ in budget["history"]]
+        assert budget["stable_end"] is not None

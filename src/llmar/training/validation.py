@@ -90,9 +90,11 @@ class Validation:
 
 def trainable_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """What training changes (trainable parameters and buffers), copied: enough to restore the best weights."""
-    state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    state.update({n: b.detach().clone() for n, b in model.named_buffers()})
-    return state
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    buffers = {n for n, _ in model.named_buffers()}
+    # state_dict() leaves out non-persistent buffers (a graph's fixed adjacency), which load_state_dict refuses
+    return {n: t.detach().clone() for n, t in model.state_dict(keep_vars=True).items()
+            if n in trainable or n in buffers}
 
 
 def restore(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
