@@ -4,10 +4,15 @@
     python benchmarks/gpu_check.py --save-tokenizer runs/gpu_check_tokenizer
     # NW-UCLA beside the code there (the device machine sees no ../shared): copy it into data/nw_ucla
     cp -r ../shared/data/nw_ucla data/nw_ucla
-    # on the GPU machine (carry runs/gpu_check_tokenizer, and data/nw_ucla where git ignores it); about 5 min
-    PYTHONPATH=src PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py --out $OUT/gpu.jsonl
+    # here, when the GPU machine's image has a transformers older than the pin (>=5.24): wheels to carry, with
+    # the dependencies the image lacks (for 5.25: huggingface_hub, httpx2, httpcore2, truststore, tomlkit, kernels)
+    pip download --no-deps -d runs/gpu_wheels 'transformers>=5.24' peft huggingface_hub kernels ...
+    # on the GPU machine (carry runs/gpu_check_tokenizer, runs/gpu_wheels, and data/nw_ucla where git ignores
+    # it); about 5 min
+    pip install --no-index --no-deps --target /tmp/site runs/gpu_wheels/*.whl   # only with carried wheels
+    PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py --out $OUT/gpu.jsonl
     # back here: append what came back to the results
-    cat FILES_AT/gpu.jsonl >> docs/results/gpu.jsonl
+    cat FILES_AT/gpu.jsonl >> docs/results/gpu.jsonl   # docs/results/gpu.md sums them up
     # anywhere, on a CPU, in well under a minute (tests/test_gpu_check.py runs this)
     python benchmarks/gpu_check.py --device cpu --tiny --out /tmp/gpu.jsonl
 
