@@ -111,12 +111,13 @@ def main() -> None:
     z_te, t_te, y_te = encode_split(vqvae, ds, test_idx, cfg, train=False, epochs=1)
     n_cls = len(ds.classes)
     head_acc = None
-    if vqvae.classifier is not None:  # the class-aware term's own head, reading the quantized test sentences
+    if vqvae.classifier is not None:  # the class term's own head on the test clips, reading what it was trained on
+        inputs = z_te if vqvae.cfg.class_input == "encoder" else vqvae.codebook.lookup(t_te)
         with torch.no_grad():
-            q = vqvae.codebook.lookup(t_te)[:, None]
-            head_acc = (vqvae.classifier(q, torch.ones(len(q), 1, dtype=torch.bool)).argmax(-1) == y_te).float().mean().item()
+            logits = vqvae.classifier(inputs[:, None], torch.ones(len(inputs), 1, dtype=torch.bool))
+        head_acc = (logits.argmax(-1) == y_te).float().mean().item()
     result = {
-        "class_head_on_tokens_test_acc": head_acc,
+        "class_head_test_acc": head_acc, "class_head_input": vqvae.cfg.class_input,
         "config": args.run or args.config, "overrides": args.set, "stage1_seconds": stage1_seconds,
         "tokens_per_body": int(t_tr.shape[1]),
         "diagnostics": json.loads((out / "stage1" / "diagnostics.json").read_text()),

@@ -133,6 +133,7 @@ def test_loss_still_falling_is_detected():
     assert still_falling([1.0] * 85 + [0.5] * 15) is not None
     assert still_falling([3.0 * 0.97**i for i in range(100)]) is not None  # still dropping fast
     assert still_falling([1.0, 0.5]) is None
+    assert still_falling([0.02] * 85 + [0.01] * 15) is None  # the training set is fitted already
 
 
 @pytest.mark.parametrize("downsample", [2, 4, 8])

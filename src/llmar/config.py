@@ -118,6 +118,7 @@ class TrainConfig(_Section):
     grad_accum: int = 1  # batches accumulated per optimizer step
     lr: float = 2e-4  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
     projection_lr: float = 1e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
+    encoder_lr: float = 0.0  # stage-2 learning rate of the stage-1 encoder, which the LLM's loss then fine-tunes (0: frozen; continuous entry only)
     weight_decay: float = 0.0  # stage-2 AdamW weight decay
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set

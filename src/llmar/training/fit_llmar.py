@@ -41,7 +41,7 @@ def build_llmar(ctx: RunContext) -> LLMActionRecognizer:
     model = build_recognizer(cfg, vqvae, llm, tokenizer, ctx.ds.classes)
     if cfg.llm.entry == "snap":
         model.compute_snap_ids()
-    set_trainable(model)
+    set_trainable(model, cfg.train.encoder_lr)
     return model
 
 

@@ -38,13 +38,18 @@ class RunLogger:
             self.writer.close()
 
 
-def still_falling(losses: list[float], window_fraction: float = 0.1, threshold: float = 0.15) -> float | None:
+def still_falling(losses: list[float], window_fraction: float = 0.1, threshold: float = 0.15,
+                  fitted: float = 0.05) -> float | None:
     """Relative drop of the mean loss between the last two windows of training (each ``window_fraction``
-    of the steps), when it exceeds ``threshold``; None when the curve has flattened (or is too short)."""
+    of the steps), when it exceeds ``threshold``; None when the curve has flattened, is too short, or ends
+    under ``fitted`` (the training set is learnt: 0.02 to 0.01 is a large relative drop that more steps
+    would not turn into accuracy)."""
     w = max(5, int(len(losses) * window_fraction))
     if len(losses) < 2 * w:
         return None
     before, last = sum(losses[-2 * w : -w]) / w, sum(losses[-w:]) / w
+    if last < fitted:
+        return None
     drop = (before - last) / max(abs(before), 1e-8)
     return drop if drop > threshold else None
 
