@@ -40,8 +40,9 @@ def set_trainable(model: LLMActionRecognizer, encoder_lr: float = 0.0) -> None:
 
 def param_groups(model: LLMActionRecognizer, cfg: Config) -> list[dict]:
     encoder = [p for p in model.vqvae.encoder.parameters() if p.requires_grad]
-    projection = [p for p in model.vqvae.to_llm.parameters() if p.requires_grad]
-    ids = {id(p) for p in encoder + projection}
+    in_encoder = {id(p) for p in encoder}
+    projection = [p for p in model.vqvae.parameters() if p.requires_grad and id(p) not in in_encoder]
+    ids = in_encoder | {id(p) for p in projection}
     llm = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     groups = []
     if llm:

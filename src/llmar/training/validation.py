@@ -90,11 +90,9 @@ class Validation:
 
 def trainable_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """What training changes (trainable parameters and buffers), copied: enough to restore the best weights."""
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    buffers = {n for n, _ in model.named_buffers()}
-    # state_dict() leaves out non-persistent buffers (a graph's fixed adjacency), which load_state_dict refuses
-    return {n: t.detach().clone() for n, t in model.state_dict(keep_vars=True).items()
-            if n in trainable or n in buffers}
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    # from state_dict(): it leaves out non-persistent buffers (a graph's fixed adjacency), which restoring refuses
+    return {n: t.clone() for n, t in model.state_dict().items() if n not in frozen}
 
 
 def restore(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
