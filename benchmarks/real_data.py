@@ -7,6 +7,7 @@
     python benchmarks/real_data.py utd_mhad --models llmar gcn --seeds 0 1 2   # no config: `llmar train DATA`
     python benchmarks/real_data.py nw_ucla --derived --models llmar            # NW-UCLA on the derived recipe
     python benchmarks/real_data.py utd_mhad_2d --models llmar gcn              # depth dropped: a 2D version
+    python benchmarks/real_data.py utd_mhad_val --models llmar     # training split only, subject s7 as validation
     python benchmarks/real_data.py nw_ucla --seeds 0 --tag ep8 --set train.epochs=8 \
         --stage1-from "continuous features (no quantization)"   # a stage-2 change on an earlier run's stage 1
 
@@ -28,8 +29,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from llmar.config import Config, apply_overrides
+from llmar.data.dataset import SkeletonDataset
 from llmar.data.generic_npz import save_npz
 from llmar.data.registry import load_dataset
 from llmar.recipe import derive_config
@@ -63,20 +66,39 @@ ABLATIONS = {
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
 SHARED = REPO.parent / "shared" / "data"
 DATA = {"nw_ucla": SHARED / "nw_ucla", "florence3d": SHARED / "florence3d", "utd_mhad": SHARED / "utd_mhad" / "utd_mhad.npz"}
-DERIVED_ONLY = ("utd_mhad", "utd_mhad_2d", "nw_ucla_2d")
+DERIVED_ONLY = ("utd_mhad", "utd_mhad_2d", "nw_ucla_2d", "utd_mhad_val")
+# UTD-MHAD's training split alone, for choosing settings without its test split: the last training subject
+# (s7) becomes the validation part, named ``test`` so the recipe and the runner treat it as the held-out split
+VALIDATION_SUBJECT = {"utd_mhad_val": "s7"}
 
 
 def data_path(dataset: str) -> Path:
-    """Where a dataset's files are; a ``*_2d`` version is written once, from the 3D one, under runs/data/."""
-    if not dataset.endswith("_2d"):
+    """Where a dataset's files are; a ``*_2d`` or ``*_val`` version is written once, from the original, under
+    runs/data/."""
+    if dataset in DATA:
         return DATA[dataset]
     out = REPO / "runs" / "data" / f"{dataset}.npz"
     if not out.exists():
-        ds = load_dataset("auto", DATA[dataset.removesuffix("_2d")])
-        ds.x = np.ascontiguousarray(ds.x[..., :2])  # Kinect x (right), y (up); z, the depth, dropped
+        if dataset.endswith("_2d"):
+            ds = load_dataset("auto", DATA[dataset.removesuffix("_2d")])
+            ds.x = np.ascontiguousarray(ds.x[..., :2])  # Kinect x (right), y (up); z, the depth, dropped
+        else:
+            ds = validation_version(load_dataset("auto", DATA[dataset.removesuffix("_val")]), VALIDATION_SUBJECT[dataset])
         out.parent.mkdir(parents=True, exist_ok=True)
         save_npz(ds, out)
     return out
+
+
+def validation_version(ds, subject: str):
+    """The training split alone, its clips of ``subject`` (UTD-MHAD names: a<action>_s<subject>_t<trial>)
+    tagged ``test``: a validation part of whole subjects."""
+    keep = ds.split == "train"
+    held = np.array([name.split("_")[1] == subject for name in ds.names])
+    if not held[keep].any():
+        raise SystemExit(f"no training clip of subject {subject} in {ds.source}")
+    return SkeletonDataset(x=np.ascontiguousarray(ds.x[keep]), lengths=ds.lengths[keep], y=ds.y[keep],
+                           classes=ds.classes, split=np.where(held[keep], "test", "train"), layout=ds.layout,
+                           names=ds.names[keep], source=f"{ds.source} (training split, {subject} held out)")
 
 
 def load_config(dataset: str, model: str, overrides: list[str], derived: bool) -> Config:
@@ -121,6 +143,8 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     start = time.time()
     row = {"dataset": dataset, "model": model, "variant": tag, "seed": seed, "overrides": overrides,
            "recipe": "derived" if derived else "config file", "date": datetime.date.today().isoformat(), **extra}
+    if torch.cuda.is_available():  # rows without this field ran on the project's CPU machine
+        row["device"] = torch.cuda.get_device_name(0)
     if stage1_from:  # train_seconds then counts stage 2 only
         reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
         row["stage1_from"] = stage1_from

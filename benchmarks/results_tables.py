@@ -153,13 +153,15 @@ def _changes(r: Row) -> list[str] | None:
 
 
 def current_rows(rows: list[Row], model: str) -> list[Row]:
-    """The rule: the derived recipe's plain rows of ``model``; the most recently measured variant of them."""
+    """The rule: the derived recipe's plain rows of ``model``; the most recently measured variant of them. A
+    row whose stage 1 was reused (``stage1_from``) counts: stage 1 is bit-reproducible, so the figure is the
+    plain run's."""
     plain = [r for r in rows if r.get("model") == model and r.get("recipe") == "derived"
-             and _changes(r) == [] and not r.get("stage1_from") and not r.get("error")
+             and _changes(r) == [] and not r.get("error")
              and r.get("top1") is not None]
     if not plain:
         return []
-    newest = max(plain, key=lambda r: r.date)
+    newest = max(reversed(plain), key=lambda r: r.date)  # on one date, the variant written last
     return _per_unit([r for r in plain if r.get("variant") == newest.get("variant")])
 
 
@@ -176,6 +178,7 @@ DATASETS = {  # key: (name, protocol, results file, results page)
     "utd_mhad": ("UTD-MHAD", "subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test, 27 classes", "utd_mhad.jsonl",
                  "utd-mhad.md"),
     "utd_mhad_2d": ("UTD-MHAD 2D", "as UTD-MHAD, depth dropped", "utd_mhad_2d.jsonl", "utd-mhad.md"),
+    "nw_ucla_2d": ("NW-UCLA 2D", "as NW-UCLA, depth dropped", "nw_ucla_2d.jsonl", "nw-ucla.md"),
     "florence3d": ("Florence 3D", "leave one actor out, 10 folds, 9 classes", "florence3d.jsonl",
                    "florence3d.md"),
 }
@@ -191,7 +194,7 @@ def figures(files: dict[str, list[Row]]) -> dict[str, list[Figure]]:
             cur = current_rows(rows, model)
             if cur:
                 seeds = " ".join(str(r.get("seed")) for r in cur)
-                derived = "" if ds.startswith("utd_mhad") else " --derived"
+                derived = "" if ds.startswith("utd_mhad") or ds.endswith("_2d") else " --derived"
                 units = "--folds 10" if ds == "florence3d" else f"--seeds {seeds}"
                 figs.append(Figure(ds, model, f"{who}, default recipe (`llmar train DATA`; variant \"{cur[0]['variant']}\")",
                                    f"{RUN} {ds}{derived} --models {model} {units}", cur))

@@ -107,10 +107,16 @@ def test_current_figure_rule():
 
     rows = [row("old", 0, "2026-01-01", 0.5), row("new", 0, "2026-02-01", 0.8), row("new", 1, "2026-02-02", 0.9),
             row("new", 1, "2026-02-01", 0.1), row("switch", 0, "2026-03-01", 0.2, overrides=["llm.lora_r=8"]),
-            row("reuse", 0, "2026-03-01", 0.2, stage1_from="new")]
+            row("failed", 0, "2026-03-01", None, error="diverged")]
     cur = rt.current_rows(rows, "llmar")
     assert [(r["variant"], r["seed"], r["top1"]) for r in cur] == [("new", 0, 0.8), ("new", 1, 0.9)]
     assert rt.Figure("x", "llmar", "x", "", cur).mean_sd() == "85.0 ± 7.1"
+    # a plain run that reused a finished stage 1 is the plain recipe's figure (stage 1 is bit-reproducible)
+    cur = rt.current_rows([*rows, row("reuse", 0, "2026-03-02", 0.7, stage1_from="new")], "llmar")
+    assert [(r["variant"], r["seed"], r["top1"]) for r in cur] == [("reuse", 0, 0.7)]
+    # on one date, the variant written last
+    cur = rt.current_rows([*rows, row("a", 0, "2026-03-02", 0.6), row("b", 0, "2026-03-02", 0.4)], "llmar")
+    assert [r["variant"] for r in cur] == ["b"]
 
 
 def test_versions_agree():

@@ -111,6 +111,8 @@ def test_derived_split_holds_out_groups_and_keeps_a_given_test_split():
     assert cfg.data.align_view and cfg.projection.part_tokens
     cfg, why = derive_config(shared_data("nw_ucla"))
     assert cfg.data.test_split == ["test"] and cfg.data.num_frames in (32, 64)
+    # stage 2 regularised as chosen on UTD-MHAD's held-out training subject, and the reason says where from
+    assert cfg.train.token_dropout == 0.2 and "held-out training subject" in why["train.token_dropout"]
 
 
 def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir, monkeypatch):

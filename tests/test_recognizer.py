@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from llmar.config import Config, LLMConfig, ProjectionConfig
 from llmar.data.layout import NTU25
 from llmar.llm.loading import load_llm
+from llmar.llm.loss import answer_loss
 from llmar.llm.recognizer import LLMActionRecognizer, nearest_class
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.stage2 import attach_finetuning, set_trainable
@@ -87,6 +88,30 @@ def test_loss_is_on_answer_tokens_only(model):
     for b, ans in enumerate(answers):
         terms.append(F.cross_entropy(logits[b, -len(ans) - 1 : -1], torch.tensor(ans), reduction="none"))
     torch.testing.assert_close(loss, torch.cat(terms).mean(), atol=1e-5, rtol=1e-5)
+
+
+def test_token_dropout_blanks_action_rows_only(model):
+    x, y = clips(), torch.tensor([0, 2, 3])
+    tokens, mask, _ = model.encode_actions(x)
+    answers = [model.answer_ids[i] for i in y.tolist()]
+    ids, attn, pos = model.build_inputs(tokens, mask, answers)
+    keep = max(len(a) for a in answers) + 1
+
+    def loss_with(inputs):
+        out = model.llm(inputs_embeds=inputs, attention_mask=attn, position_ids=pos, use_cache=False)
+        return answer_loss(out.logits[:, -keep:], ids, [len(a) for a in answers])
+
+    rows = model.embed(ids)
+    action = ids >= model.base_id
+    torch.manual_seed(5)
+    dropped = model(x, y, token_dropout=0.5)
+    torch.manual_seed(5)
+    blank = action & (torch.rand(ids.shape) < 0.5)
+    assert 0 < blank.sum() < action.sum()  # some action positions blanked, not all, and no text position
+    torch.testing.assert_close(dropped, loss_with(rows.masked_fill(blank[..., None], 0.0)), atol=1e-5, rtol=1e-5)
+    everything = model(x, y, token_dropout=0.999999)
+    torch.testing.assert_close(everything, loss_with(rows.masked_fill(action[..., None], 0.0)), atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(dropped, model(x, y))
 
 
 def test_lora_training_learns_to_name_actions(tiny_llm_dir):

@@ -119,6 +119,7 @@ class TrainConfig(_Section):
     lr: float = 2e-4  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
     projection_lr: float = 1e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
     encoder_lr: float = 0.0  # stage-2 learning rate of the stage-1 encoder, which the LLM's loss then fine-tunes (0: frozen; continuous entry only)
+    token_dropout: float = 0.0  # stage-2 training: share of the action positions blanked (a zero input row) per clip, so the LLM cannot lean on any one of them
     weight_decay: float = 0.0  # stage-2 AdamW weight decay
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
     min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set

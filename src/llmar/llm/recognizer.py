@@ -111,13 +111,18 @@ class LLMActionRecognizer(nn.Module):
         return indices, mask, vectors
 
     # -- training -----------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Language-model loss on the answer tokens only (mean over answer tokens)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor, token_dropout: float = 0.0) -> torch.Tensor:
+        """Language-model loss on the answer tokens only (mean over answer tokens). ``token_dropout``: the
+        share of action positions whose input row is blanked (zero), drawn anew per clip."""
         tokens, mask, continuous = self.encode_actions(x)
         answers = [self.answer_ids[i] for i in y.tolist()]
         ids, attn, pos = self.build_inputs(tokens, mask, answers)
         keep = max(len(a) for a in answers) + 1
-        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
+        inputs = self.embed(ids, continuous)
+        if token_dropout > 0:
+            blank = (ids >= self.base_id) & (torch.rand(ids.shape, device=ids.device) < token_dropout)
+            inputs = inputs.masked_fill(blank[..., None], 0.0)
+        out = self.llm(inputs_embeds=inputs, attention_mask=attn, position_ids=pos,
                        logits_to_keep=last_positions(ids, keep), use_cache=False)
         return answer_loss(out.logits, ids, [len(a) for a in answers])
 

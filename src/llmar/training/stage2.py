@@ -68,8 +68,16 @@ def _keep_vqvae_frozen(model: LLMActionRecognizer) -> None:
     model.vqvae.eval()
 
 
-def _answer_loss(model, batch) -> torch.Tensor:
-    return model(batch["x"], batch["y"])
+def answer_loss_fn(cfg: Config):
+    """Stage 2's training loss on a batch: the answer's language-model loss, with ``train.token_dropout``."""
+    if not 0 <= cfg.train.token_dropout < 1:
+        raise ValueError(f"train.token_dropout must be in [0, 1), got {cfg.train.token_dropout}")
+    if cfg.train.token_dropout > 0 and cfg.llm.entry == "snap":
+        raise ValueError("train.token_dropout > 0 needs llm.entry tokens or continuous (snapped codes are plain text)")
+
+    def loss(model, batch) -> torch.Tensor:
+        return model(batch["x"], batch["y"], token_dropout=cfg.train.token_dropout)
+    return loss
 
 
 def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cfg: Config, accelerator, *, run_dir: Path,
@@ -85,7 +93,7 @@ def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cf
     steps = total_steps(cfg, batches_per_process(loader_for(data.train), accelerator))
     loop = LoopConfig(stage="stage2", steps=steps, warmup_ratio=tc.warmup_ratio, log_every=tc.log_every,
                       checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
-    return train_stage(model, _answer_loss, make_optimizer, loader_for, loop, data=data, evaluate=evaluate, train_cfg=tc,
+    return train_stage(model, answer_loss_fn(cfg), make_optimizer, loader_for, loop, data=data, evaluate=evaluate, train_cfg=tc,
                        accelerator=accelerator, run_dir=run_dir, logger=logger, resume=resume,
                        on_train_mode=_keep_vqvae_frozen)
 
