@@ -43,7 +43,7 @@ def score_names(llm: nn.Module, embed: Callable[[torch.Tensor], torch.Tensor], p
     batch = len(prompt.first)
     # one call shape for search and full scoring: ``width`` trie rows per sample per call
     width = max(1, (block_rows or rows_per_call(names, batch)) // batch)
-    with TreeExpander(llm, embed, prompt.cache, prompt.attention_mask, names, width) as expand:
+    with TreeExpander(llm, embed, prompt.cache, prompt.attention_mask, names, width=width) as expand:
         if top_k is None:
             scores = score_all(names, len(class_ids), prompt.first, expand, stats)
         else:

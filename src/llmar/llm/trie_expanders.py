@@ -81,7 +81,7 @@ class TreeExpander:
     A context manager: inside it the model attends with :func:`tree_attention`."""
 
     def __init__(self, llm: nn.Module, embed: Callable[[torch.Tensor], torch.Tensor], cache,
-                 attn: torch.Tensor, trie: NameTrie, width: int):
+                 attn: torch.Tensor, trie: NameTrie, *, width: int):
         self.llm, self.embed, self.width = llm, embed, width
         inner = trie.inner_nodes()
         self.slot = {trie.prefix(n): i for i, n in enumerate(inner)}
