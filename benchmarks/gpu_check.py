@@ -5,9 +5,11 @@
     # NW-UCLA beside the code there (the device machine sees no ../shared): copy it into data/nw_ucla
     cp -r ../shared/data/nw_ucla data/nw_ucla
     # here, when the GPU machine's image has a transformers older than the pin (>=5.24): wheels to carry, with
-    # the dependencies the image lacks (for 5.25: huggingface_hub, httpx2, httpcore2, truststore, tomlkit, kernels)
+    # the dependencies the image lacks (for 5.25: huggingface_hub, httpx2, httpcore2, truststore, tomlkit, kernels;
+    # llmar's own: platformdirs, gguf)
     pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_17_x86_64 \
-        -d runs/gpu_wheels 'transformers>=5.24' peft huggingface_hub httpx2 httpcore2 truststore tomlkit kernels
+        -d runs/gpu_wheels 'transformers>=5.24' peft huggingface_hub httpx2 httpcore2 truststore tomlkit kernels \
+        platformdirs gguf
     # on the GPU machine (carry runs/gpu_check_tokenizer, runs/gpu_wheels, and data/nw_ucla where git ignores
     # it); about 5 min
     pip install --no-index --no-deps --target /tmp/site runs/gpu_wheels/*.whl   # only with carried wheels
