@@ -3,14 +3,13 @@ files present, and no file that reads as a lab notebook (numbered sessions, issu
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import benchmark_module
 
 import llmar
 
@@ -27,11 +26,7 @@ RAW_RECORDS = re.compile(r"^docs/results/.*\.jsonl$")
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module(name)
 
 
 def _tracked_text_files() -> list[Path]:

@@ -3,20 +3,16 @@ row per measurement, every one ok with finite figures."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 
 import pytest
-from conftest import REPO, shared_data
+from conftest import benchmark_module, shared_data
 
 
 @pytest.fixture(scope="module")
 def gpu_check():
-    spec = importlib.util.spec_from_file_location("gpu_check", REPO / "benchmarks" / "gpu_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("gpu_check")
 
 
 def run(gpu_check, monkeypatch, tmp_path, smollm2_dir, *args) -> list[dict]:

@@ -3,21 +3,16 @@ subjects and never a test clip."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
-from conftest import REPO, shared_data
+from conftest import benchmark_module, shared_data
 
 from llmar.data.registry import load_dataset
 
 
 @pytest.fixture(scope="module")
 def real_data():
-    spec = importlib.util.spec_from_file_location("real_data", REPO / "benchmarks" / "real_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("real_data")
 
 
 def test_validation_version_is_the_training_split_with_one_subject_held_out(real_data):
