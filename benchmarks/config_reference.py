@@ -34,10 +34,15 @@ be set in the file or on the command line with `--set section.key=value` (the va
 Unknown keys are an error, and so is a value outside a key's choices (a type such as `"conv" | "gcn"`),
 when the config is read.
 
-The defaults here are the dataclasses' own. `llmar train DATA` (no config file) starts from them and sets
-the derived recipe on top ([method](method.md) says which keys and why); the files in `configs/` set
-their own. This page is generated from the source by `python benchmarks/config_reference.py`; a test fails
-when a key has no description or the page is out of date.
+The defaults here are the recommended recipe, the one measured most accurate ([method](method.md) says
+why, key by key): a config file with only a `data:` section gets it, and `llmar train DATA` (no config file)
+starts from it and fills in only what the data decides (clip length, bodies, view alignment, split, frames
+per token). The paper's formulation is a named preset: `preset: paper` at the top of a file, or
+`--preset paper` on `llmar train` and `llmar init-config`; a file's own keys and `--set` win over a preset.
+The keys a preset sets are in `src/llmar/configs/presets/`. A saved run that lacks a key added since it
+was saved loads with the defaults it was trained under (until llmar 0.2.0: the paper's formulation). This
+page is generated from the source by `python benchmarks/config_reference.py`; a test fails when a key has
+no description or the page is out of date.
 """
 
 

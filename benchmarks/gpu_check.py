@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import datetime
 import gc
 import json
@@ -342,7 +343,7 @@ def check_pipeline(ctx):
 
 # -- 2. tree attention equals full scoring -----------------------------------------------------------------------
 def check_tree_attention(ctx):
-    from llmar.config import Config, LLMConfig, ProjectionConfig
+    from llmar.config import Config, LLMConfig
     from llmar.data.layout import NTU25
     from llmar.llm.loading import load_llm
     from llmar.llm.recognizer import LLMActionRecognizer
@@ -356,10 +357,11 @@ def check_tree_attention(ctx):
     widths = (0,) if ctx.tiny else (b, 0)
     for attention in ("sdpa", "eager"):
         torch.manual_seed(0)
-        cfg = Config()
-        cfg.llm = LLMConfig(path=str(llm_dir), lora_r=4, lora_alpha=8, lora_dropout=0.0)
+        # the paper's formulation (token entry, light encoder): the brute force below scores token ids
+        cfg = Config.from_dict({"preset": "paper"})
+        cfg.llm = LLMConfig(path=str(llm_dir), entry="tokens", lora_r=4, lora_alpha=8, lora_dropout=0.0)
         llm, tok = load_llm(cfg.llm.path, dtype="bfloat16", device=ctx.device, attention=attention)
-        vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
+        vq = ActionVQVAE(dataclasses.replace(cfg.projection, num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
                          llm.get_input_embeddings().embedding_dim)
         model = LLMActionRecognizer(cfg.llm, vq, attach_finetuning(llm, cfg), tok, TREE_NAMES).to(ctx.device).eval()
         g = torch.Generator().manual_seed(7)

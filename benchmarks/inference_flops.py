@@ -56,7 +56,7 @@ def main() -> None:
     args = p.parse_args()
     torch.manual_seed(0)
     dtype = {"bfloat16": torch.bfloat16, "float32": torch.float32}[args.dtype]
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})  # token entry: the sentence as token ids, as measured
     cfg.llm.dtype = args.dtype
     llm, tok = load_llm(None, args.dtype)
     vq = ActionVQVAE(cfg.projection, NTU25, 3, llm.config.hidden_size).eval()

@@ -117,7 +117,7 @@ def reuse_stage1(cfg: Config, source: Path) -> None:
     """Start ``cfg``'s run from the finished stage 1 of the run in ``source``. Stage 1 is bit-reproducible
     (tests/test_determinism.py), so this saves its minutes without changing the figures; refused unless
     everything stage 1 reads (data, projection, the LLM's embeddings, the seed) is the same."""
-    wanted, done = cfg.to_dict(), Config.load(source / "config.yaml").to_dict()
+    wanted, done = cfg.to_dict(), Config.load_saved(source / "config.yaml").to_dict()
     for part in ("data", "projection", "llm.path", "llm.dtype", "train.seed"):
         mine, theirs = wanted, done
         for key in part.split("."):

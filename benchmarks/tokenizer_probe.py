@@ -82,7 +82,7 @@ def main() -> None:
     p.add_argument("--out", default="runs/probe")
     args = p.parse_args()
     if args.run:
-        cfg = Config.load(Path(args.run) / "config.yaml")
+        cfg = Config.load_saved(Path(args.run) / "config.yaml")
         out = Path(args.run)
     else:
         cfg = Config.load(args.config, args.set)

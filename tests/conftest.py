@@ -24,6 +24,14 @@ def benchmark_module(name: str):
     return module
 
 
+def paper_projection(**values):
+    """A ProjectionConfig of the paper's formulation (the light encoder, one token per step; the preset) with
+    ``values`` on top: the VQ-VAE the unit tests of tokens and codebooks are written for."""
+    from llmar.config import ProjectionConfig, preset_values
+
+    return ProjectionConfig(**{**preset_values("paper")["projection"], **values})
+
+
 def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():

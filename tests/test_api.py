@@ -15,7 +15,7 @@ from llmar.data.layout import NTU25
 @pytest.fixture(scope="module")
 def recognizer(tiny_llm_dir):
     model = make_model(tiny_llm_dir).eval()
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.llm = model.cfg
     cfg.data.num_frames, cfg.data.max_bodies = 16, 2
     return Recognizer(cfg, model, NTU25)
@@ -69,7 +69,7 @@ def test_full_finetune_run_reloads(tiny_llm_dir, tmp_path):
     model = make_model(tiny_llm_dir, finetune="full").eval()
     with torch.no_grad():  # stand in for fine-tuning: the saved LLM must differ from the base one
         model.llm.model.layers[0].mlp.down_proj.weight.mul_(1.5)
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.llm = model.cfg
     cfg.data.num_frames = 16
     rec = Recognizer(cfg, model, NTU25)
@@ -106,7 +106,7 @@ def test_save_pretrained_writes_a_model_card_with_the_metrics_there(recognizer, 
 
 def test_continuous_entry_predictions_carry_no_sentence(tiny_llm_dir):
     model = make_model(tiny_llm_dir, entry="continuous").eval()
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.llm = model.cfg
     cfg.data.num_frames = 16
     rec = Recognizer(cfg, model, NTU25)

@@ -16,6 +16,7 @@ from llmar.config import (
     RemovedKeyError,
     TrainConfig,
     apply_overrides,
+    preset_values,
 )
 
 
@@ -147,3 +148,53 @@ def test_an_unquoted_yaml_no_is_named_as_the_cause():
     with pytest.raises(ValueError, match=r"train.mixed_precision: False is not one of .*quote it"):
         apply_overrides(Config(), ["train.mixed_precision=no"])
     assert apply_overrides(Config(), ['train.mixed_precision="no"']).train.mixed_precision == "no"
+
+
+def test_ranges_and_key_combinations_fail_when_the_config_is_built(tmp_path):
+    with pytest.raises(ValueError, match=r"config train.token_dropout: 1.0 is not in \[0, 1\)"):
+        apply_overrides(Config(), ["train.token_dropout=1.0"])
+    with pytest.raises(ValueError, match=r"config train.validation_share: 0.0 is not in \(0, 1\)"):
+        apply_overrides(Config(), ["train.validation_share=0"])
+    (tmp_path / "c.yaml").write_text("llm: {entry: snap}\ntrain: {token_dropout: 0.2}\n")
+    with pytest.raises(ValueError, match="token_dropout > 0 needs llm.entry tokens or continuous"):
+        Config.load(tmp_path / "c.yaml")
+    assert Config.load(tmp_path / "c.yaml", ["train.token_dropout=0"]).llm.entry == "snap"
+
+
+def test_the_paper_preset_is_a_named_starting_point_and_a_files_own_keys_win(tmp_path):
+    recommended, paper = Config(), Config.from_dict({"preset": "paper"})
+    assert (recommended.projection.encoder, recommended.projection.codebook, recommended.llm.entry) == \
+        ("gcn", "euclidean", "continuous")
+    p = paper.projection  # the paper: light encoder, hyperbolic VQ-VAE with its priors, the LLM reads tokens
+    assert (p.encoder, p.codebook, p.part_tokens, p.class_weight, paper.llm.entry) == \
+        ("conv", "hyperbolic", False, 0.0, "tokens")
+    assert p.recon_weight > 0 and p.zipf_weight > 0 and p.context_weight > 0 and paper.train.token_dropout == 0
+    assert paper.data == recommended.data  # a preset holds no data choice
+    (tmp_path / "c.yaml").write_text("preset: paper\nprojection: {num_codes: 128}\n")
+    cfg = Config.load(tmp_path / "c.yaml")
+    assert cfg.projection.num_codes == 128 and cfg.projection.codebook == "hyperbolic"
+    (tmp_path / "d.yaml").write_text("projection: {num_codes: 128}\n")
+    assert Config.load(tmp_path / "d.yaml", preset="paper").to_dict() == cfg.to_dict()
+    with pytest.raises(ValueError, match=r"unknown preset 'papr'; known: \['paper'\]"):
+        Config.from_dict({"preset": "papr"})
+
+
+def test_a_run_saved_before_the_recommended_defaults_loads_as_it_was_trained(tmp_path):
+    """Runs saved by llmar 0.2.0 lack the keys added since; their defaults then were the paper's formulation."""
+    from llmar.data.layout import KINECT20
+    from llmar.projection.vqvae import ActionVQVAE
+
+    paper = Config.from_dict({"preset": "paper"})
+    saved = paper.to_dict()
+    for section, key in (("projection", "encoder"), ("projection", "class_input"), ("train", "token_dropout")):
+        del saved[section][key]  # keys that did not exist yet
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert Config.load_saved(tmp_path / "config.yaml") == paper
+    assert Config.load(tmp_path / "config.yaml").projection.encoder == "gcn"  # a new config gets the defaults
+
+    cfg = ProjectionConfig(**{**preset_values("paper")["projection"], "num_codes": 8, "code_dim": 4, "hidden_dim": 8})
+    ActionVQVAE(cfg, KINECT20, 3, llm_width=8).save_pretrained(tmp_path / "stage1")
+    meta = json.loads((tmp_path / "stage1" / "config.json").read_text())
+    del meta["projection"]["encoder"], meta["projection"]["class_input"]
+    (tmp_path / "stage1" / "config.json").write_text(json.dumps(meta))
+    assert ActionVQVAE.from_pretrained(tmp_path / "stage1").cfg == cfg

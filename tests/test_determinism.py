@@ -23,6 +23,7 @@ def two_runs(tmp_path_factory, tiny_llm_dir):
 
 def brief_config(output_dir, tiny_llm_dir, **train_options) -> Config:
     return Config.from_dict({
+        "preset": "paper",
         "output_dir": str(output_dir),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 32, "max_bodies": 1},

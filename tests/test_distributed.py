@@ -27,6 +27,7 @@ from llmar.training.data import load_data, split_indices
 # 36 training samples (3 subjects x 12 classes): 18 per process, 5 batches of 4 per epoch, 20 steps in all;
 # 12 test samples cut to an odd 7
 TINY = """
+preset: paper
 model: llmar
 data:
   kind: synthetic

@@ -13,6 +13,7 @@ from llmar.runner import train
 
 def config(root, tiny_llm_dir, encoder_lr: float, entry: str = "continuous") -> Config:
     return Config.from_dict({
+        "preset": "paper",
         "output_dir": str(root),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import paper_projection
 
 from llmar.cli import main
-from llmar.config import Config, ProjectionConfig
+from llmar.config import Config
 from llmar.data.layout import NTU25
 from llmar.data.transforms import preprocess
 from llmar.projection.export import export_onnx, export_tokenizer_onnx, exported_with, run_onnx, run_onnx_tokenizer
@@ -30,7 +31,7 @@ def real_like_clips(ds, n: int) -> torch.Tensor:
 
 def make_vqvae(codebook: str, ds) -> ActionVQVAE:
     torch.manual_seed(0)
-    vq = ActionVQVAE(ProjectionConfig(codebook=codebook, num_codes=64, code_dim=16, hidden_dim=32), NTU25, 3, 32)
+    vq = ActionVQVAE(paper_projection(codebook=codebook, num_codes=64, code_dim=16, hidden_dim=32), NTU25, 3, 32)
     vq.eval()
     # codes drawn from real encoder outputs, as after training: many codes close to each vector, so the
     # nearest-code decision is a real test of the exported distance
@@ -94,7 +95,7 @@ def test_bad_arguments(tmp_path, synthetic_small):
 def test_cli_export_uses_the_run_clip_shape(tmp_path, synthetic_small):
     run = tmp_path / "run"
     make_vqvae("euclidean", synthetic_small).save_pretrained(run / "projection")
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.data.num_frames, cfg.data.max_bodies = 16, 1
     cfg.save(run / "config.yaml")
     out = tmp_path / "tok.onnx"
@@ -124,7 +125,7 @@ def test_llm_vectors_export_gives_the_projected_encoder_vectors(tmp_path, synthe
     """A continuous-entry run's export: the encoder's vectors through the map to the LLM's width, in the LLM's
     reading order; no codebook."""
     torch.manual_seed(0)
-    vq = ActionVQVAE(ProjectionConfig(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True),
+    vq = ActionVQVAE(paper_projection(num_codes=16, code_dim=16, hidden_dim=32, part_tokens=True),
                      NTU25, 3, 32).eval()
     path = export_onnx(vq, tmp_path / "vectors.onnx", "llm_vectors", num_frames=FRAMES, max_bodies=BODIES)
     x = real_like_clips(synthetic_small, 3)

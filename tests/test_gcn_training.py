@@ -18,6 +18,7 @@ from llmar.training.checkpoint import latest_checkpoint
 def gcn_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gcn")
     cfg = Config.from_dict({
+        "preset": "paper",
         "model": "gcn", "output_dir": str(root / "run"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1},

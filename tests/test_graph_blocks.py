@@ -94,7 +94,7 @@ def test_baseline_and_graph_encoder_are_built_from_the_same_layers():
 
 def test_every_registered_encoder_builds_and_an_unknown_name_is_a_key_error():
     for name in ENCODERS:
-        cfg = ProjectionConfig(encoder=name, graph_width=8, code_dim=8, hidden_dim=16)
+        cfg = ProjectionConfig(encoder=name, graph_width=8, code_dim=8, hidden_dim=16, part_tokens=False)
         assert build_encoder(NTU25, 3, cfg).tokens_per_step == 1
     cfg = ProjectionConfig()
     cfg.encoder = "bogus"  # set after construction: the config itself refuses it

@@ -112,7 +112,34 @@ def test_derived_split_holds_out_groups_and_keeps_a_given_test_split():
     cfg, why = derive_config(shared_data("nw_ucla"))
     assert cfg.data.test_split == ["test"] and cfg.data.num_frames in (32, 64)
     # stage 2 regularised as chosen on UTD-MHAD's held-out training subject, and the reason says where from
-    assert cfg.train.token_dropout == 0.2 and "held-out training subject" in why["train.token_dropout"]
+    assert cfg.train.token_dropout == 0.2 and "UTD-MHAD" in why["train.token_dropout"]
+
+
+def test_a_config_with_only_data_gets_the_recommended_recipe(tmp_path):
+    """One recipe: the config defaults are what `llmar train DATA` derives, less what the data decides."""
+    data = named_npz(tmp_path)
+    (tmp_path / "only_data.yaml").write_text(yaml.safe_dump({"data": {"kind": "npz", "path": str(data)}}))
+    cfg = Config.load(tmp_path / "only_data.yaml")
+    derived, why = derive_config(data)
+    assert derived.data.num_frames == 32 and cfg.data.num_frames == 64  # the data decides the clip length...
+    steps = [c.data.num_frames // c.projection.temporal_downsample for c in (cfg, derived)]
+    assert steps == [8, 8]  # ...and the frames per token, so that a sentence has the same 8 time steps
+    cfg.projection.temporal_downsample = derived.projection.temporal_downsample
+    for section in ("projection", "llm", "train", "gcn"):
+        assert getattr(cfg, section) == getattr(derived, section), section
+    assert cfg.projection.encoder == "gcn" and cfg.llm.entry == "continuous"
+    assert "probe" in why["projection.encoder"]  # the recipe's measured constants say why, beside the data's
+
+
+def test_the_paper_preset_from_the_data(tmp_path, capsys):
+    data = named_npz(tmp_path)
+    cfg, why = derive_config(data, preset="paper")
+    assert cfg.projection.codebook == "hyperbolic" and cfg.llm.entry == "tokens" and cfg.data.align_view
+    assert cfg.data.num_frames == 32 and cfg.projection.temporal_downsample == 2  # the paper's 16 steps
+    assert "paper" in why["preset"] and "projection.encoder" not in why
+    assert cli_main(["init-config", str(data), "--preset", "paper"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert Config.from_dict(printed).to_dict() == cfg.to_dict()
 
 
 def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir, monkeypatch):
@@ -128,6 +155,19 @@ def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir,
     assert "recipe derived from" in out and "median clip length" in out
     saved = Config.load(tmp_path / "runs" / "mine" / "config.yaml")
     assert saved.data.kind == "npz" and saved.data.align_view and saved.projection.part_tokens
+
+
+def test_the_graph_network_from_the_data_with_one_command(tmp_path, capsys, monkeypatch):
+    """`llmar train DATA --model gcn`: the baseline on the same derived data pipeline and split."""
+    data = named_npz(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    quick = ["gcn.epochs=1", "gcn.base_channels=8", "train.max_steps=2", "train.eval_batch_size=8"]
+    assert cli_main(["train", str(data), "--model", "gcn", *[a for s in quick for a in ("--set", s)]]) == 0
+    assert "gcn on npz" in capsys.readouterr().out
+    saved = Config.load(tmp_path / "runs" / "mine" / "config.yaml")
+    derived, _ = derive_config(data)
+    assert saved.model == "gcn" and saved.data == derived.data
+    assert (tmp_path / "runs" / "mine" / "metrics.json").exists()
 
 
 @pytest.mark.parametrize("folder", ["nw_ucla", "florence3d", "ntu_samples/raw_skeletons"])

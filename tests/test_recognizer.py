@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import paper_projection
 
-from llmar.config import Config, LLMConfig, ProjectionConfig
+from llmar.config import Config, LLMConfig
 from llmar.data.layout import NTU25
 from llmar.llm.loading import load_llm
 from llmar.llm.loss import answer_loss
@@ -20,10 +21,10 @@ CLASSES = ["wave", "clap", "sit down", "raise both arms"]
 
 def make_model(tiny_llm_dir, entry="tokens", finetune="lora", dtype="float32", attention=None):
     torch.manual_seed(0)
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.llm = LLMConfig(path=str(tiny_llm_dir), entry=entry, finetune=finetune, lora_r=4, lora_alpha=8, lora_dropout=0.0)
     llm, tok = load_llm(cfg.llm.path, dtype=dtype, attention=attention)
-    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
+    vq = ActionVQVAE(paper_projection(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
                      llm.get_input_embeddings().embedding_dim).eval()
     model = LLMActionRecognizer(cfg.llm, vq, attach_finetuning(llm, cfg), tok, CLASSES)
     if entry == "snap":
@@ -182,7 +183,7 @@ def test_prompt_starts_with_the_tokenizers_bos(tiny_llm_dir):
     """A tokenizer that starts texts with BOS gets it at the start of every prompt (once, not before the
     answer); SmolLM2's tokenizer adds nothing, and its prompts are unchanged."""
     llm, tok = load_llm(str(tiny_llm_dir), dtype="float32")
-    vq = ActionVQVAE(ProjectionConfig(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
+    vq = ActionVQVAE(paper_projection(num_codes=32, code_dim=8, hidden_dim=16), NTU25, 3,
                      llm.get_input_embeddings().embedding_dim).eval()
     plain, bos = (LLMActionRecognizer(LLMConfig(), vq, llm, t, CLASSES) for t in (tok, _BosTokenizer(tok)))
     (before, after), (before_b, after_b) = plain.prompt_ids(), bos.prompt_ids()

@@ -23,6 +23,7 @@ from llmar.training.checkpoint import latest_checkpoint, load_checkpoint, save_c
 
 # 36 training samples, batch 4: 9 steps per epoch, 27 in all; checkpoints every 4 steps (mid-epoch)
 TINY = """
+preset: paper
 model: llmar
 data:
   kind: synthetic

@@ -25,6 +25,7 @@ def run(request, tmp_path_factory, tiny_llm_dir):
     """(entry, run dir, a skeleton file) of a brief `llmar train` run."""
     root = tmp_path_factory.mktemp(request.param)
     config = {
+        "preset": "paper",
         "output_dir": str(root / "run"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": FRAMES, "max_bodies": 2},

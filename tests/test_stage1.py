@@ -3,8 +3,8 @@
 import pytest
 import torch
 from accelerate import Accelerator
+from conftest import paper_projection
 
-from llmar.config import ProjectionConfig
 from llmar.data.layout import NTU25
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.logging import RunLogger
@@ -32,7 +32,7 @@ def batches(n=4, nan=False):
 
 def model(**kw):
     torch.manual_seed(0)
-    cfg = ProjectionConfig(num_codes=16, code_dim=8, hidden_dim=16, epochs=kw.pop("epochs", 1), batch_size=4, **kw)
+    cfg = paper_projection(num_codes=16, code_dim=8, hidden_dim=16, epochs=kw.pop("epochs", 1), batch_size=4, **kw)
     return ActionVQVAE(cfg, NTU25, 3, llm_width=24)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import paper_projection
 
 from llmar.config import Config, ProjectionConfig
 from llmar.data.layout import FLORENCE15, KINECT20, NTU25, generic_layout
@@ -38,7 +39,7 @@ def test_a_bare_chain_is_one_part():
 
 def vqvae(encoder="conv", parts=True, class_weight=1.0, num_classes=3, codebook="euclidean", class_input="quantized"):
     torch.manual_seed(0)
-    cfg = ProjectionConfig(encoder=encoder, part_tokens=parts, codebook=codebook, num_codes=16, code_dim=8, hidden_dim=16, temporal_downsample=4,
+    cfg = paper_projection(encoder=encoder, part_tokens=parts, codebook=codebook, num_codes=16, code_dim=8, hidden_dim=16, temporal_downsample=4,
                            class_weight=class_weight, class_input=class_input)
     return ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=num_classes)
 
@@ -118,7 +119,7 @@ def test_class_term_trains_the_encoder_through_the_tokens():
 
 
 def test_stage2_budget_counts_steps():
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     cfg.train.epochs, cfg.train.min_steps = 4, 0
     assert total_steps(cfg, 36) == 144
     cfg.train.min_steps = 600

@@ -69,6 +69,7 @@ def test_tracker_prefers_accuracy_then_loss_and_counts_patience():
 
 def gcn_config(root, weights: str) -> Config:
     return Config.from_dict({
+        "preset": "paper",
         "model": "gcn", "output_dir": str(root / weights),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1},
@@ -106,7 +107,7 @@ def test_graph_network_follows_its_validation_part(tmp_path, weights):
 
 
 def test_fixed_budget_is_unchanged_by_the_new_keys():
-    cfg = Config()
+    cfg = Config.from_dict({"preset": "paper"})
     assert cfg.train.budget == "fixed"
     with pytest.raises(ValueError, match="train.budget"):
         stage_data(None, np.arange(3), replace(cfg, train=replace(cfg.train, budget="auto")), None)
@@ -116,6 +117,7 @@ def test_llmar_with_the_graph_encoder_follows_its_validation_part(tmp_path, tiny
     """Both stages of LLM-AR stop on validation; the graph encoder's fixed adjacency (a non-persistent buffer)
     must not break keeping and restoring the best weights."""
     cfg = Config.from_dict({
+        "preset": "paper",
         "output_dir": str(tmp_path / "llmar"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1},

@@ -20,7 +20,7 @@ UNSEEN = ["clap", "sit down"]
 
 
 def _cfg(**data) -> Config:
-    return Config.from_dict({"data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1,
+    return Config.from_dict({"preset": "paper", "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1,
                                                                         "test_subjects": 1}, **data}})
 
 
@@ -84,7 +84,7 @@ def _recognizer(tiny_llm_dir, classes, **llm):
     from llmar.llm.pretrained import build_recognizer
     from llmar.projection.vqvae import ActionVQVAE
 
-    cfg = Config.from_dict({"data": {"unseen_classes": ["clap"], "class_descriptions": "florence3d"},
+    cfg = Config.from_dict({"preset": "paper", "data": {"unseen_classes": ["clap"], "class_descriptions": "florence3d"},
                             "projection": {"num_codes": 8, "code_dim": 8, "hidden_dim": 16},
                             "llm": {"path": str(tiny_llm_dir), "dtype": "float32", **llm}})
     llm_model, tok = load_llm(cfg.llm.path, "float32")
@@ -122,6 +122,7 @@ def test_sentence_embeddings_put_related_actions_closer():
 def text_baseline_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gcn_text")
     cfg = Config.from_dict({
+        "preset": "paper",
         "model": "gcn_text", "output_dir": str(root / "run"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1, "unseen_classes": UNSEEN},
@@ -180,6 +181,7 @@ def test_conse_follows_the_seen_posterior_into_the_text_space():
 
 def test_llmar_zero_shot_run_reports_likelihood_and_conse(tmp_path, tiny_llm_dir):
     cfg = Config.from_dict({
+        "preset": "paper",
         "output_dir": str(tmp_path / "run"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1, "unseen_classes": UNSEEN},

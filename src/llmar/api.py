@@ -144,7 +144,7 @@ def report_for_saved_run(run_dir: str | Path, metrics: dict, out_dir: str | Path
     from llmar.evaluation.html_report import report_for_run
 
     run_dir = Path(run_dir)
-    cfg = Config.load(run_dir / "config.yaml")
+    cfg = Config.load_saved(run_dir / "config.yaml")
     ds = load_data(cfg)
     _, test_idx = split_indices(ds, cfg)
     recognizer = None

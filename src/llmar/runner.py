@@ -34,7 +34,7 @@ def train(cfg: Config, resume: bool = False, callbacks: Sequence[EvaluationCallb
     if resume:
         if not (run_dir / "config.yaml").exists():
             raise FileNotFoundError(f"cannot resume: {run_dir / 'config.yaml'} does not exist")
-        cfg = Config.load(run_dir / "config.yaml")
+        cfg = Config.load_saved(run_dir / "config.yaml")
         cfg.output_dir = str(run_dir)
     spec = get_model(cfg.model)
     seed_everything(cfg.train.seed)
@@ -69,7 +69,7 @@ def evaluate_run(run_dir: str | Path, out_dir: str | Path | None = None, all_sco
     """Re-evaluate a saved run on its test split and write the report (``all_scores``: LLM-AR scores every
     name instead of finding each clip's top k by the exact trie search)."""
     run_dir = Path(run_dir)
-    cfg = Config.load(run_dir / "config.yaml")
+    cfg = Config.load_saved(run_dir / "config.yaml")
     spec = get_model(cfg.model)
     accelerator = make_accelerator(cfg)
     ds = load_data(cfg)

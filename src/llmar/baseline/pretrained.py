@@ -61,7 +61,7 @@ def _load_legacy(run_dir: Path) -> nn.Module:
         raise FileNotFoundError(
             f"{run_dir / 'gcn'} was saved before graph networks wrote their own {CONFIG_FILE}; rebuilding it needs "
             f"the run's {' and '.join(missing)}, which the run directory lacks")
-    cfg = Config.load(run_dir / "config.yaml")
+    cfg = Config.load_saved(run_dir / "config.yaml")
     weights = load_file(run_dir / "gcn" / WEIGHTS_FILE)
     layout = JointLayout.from_dict(labels["layout"])
     prefix = "backbone." if cfg.model == "gcn_text" else ""

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from llmar.data.layout import JointLayout
+from llmar.evaluation.report import plot_confusion, plot_per_class
 from llmar.evaluation.viz import animate_skeleton
 
 # (name, skeleton [M, T, V, C], layout, true class, predicted class or None, action sentence or None)
@@ -79,8 +80,6 @@ def _per_class_table(metrics: dict, classes: Sequence[str]) -> str:
 
 def _plots(plot_dir: Path, metrics: dict, classes: Sequence[str], tmp: Path) -> str:
     """The report's PNG plots from ``plot_dir`` (what report.write_report wrote), drawn afresh if missing."""
-    from llmar.evaluation.report import plot_confusion, plot_per_class
-
     parts = []
     for name, caption in PLOTS:
         path = next((p for p in (plot_dir / name, plot_dir / "eval" / name) if p.is_file()), None)

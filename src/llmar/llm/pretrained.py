@@ -54,7 +54,7 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
     d = Path(directory)
     if not (d / "config.yaml").exists() or not (d / "projection" / "model.safetensors").exists():
         raise FileNotFoundError(f"{d} is not a trained llmar run (config.yaml or projection/ missing)")
-    config = Config.load(d / "config.yaml")
+    config = Config.load_saved(d / "config.yaml")
     labels = json.loads((d / "labels.json").read_text())
     vqvae = ActionVQVAE.from_pretrained(d / "projection")
     if config.llm.finetune == "full":

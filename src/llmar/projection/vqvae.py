@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from llmar.config import ProjectionConfig, without_removed_keys
+from llmar.config import SAVED_RUN_PRESET, ProjectionConfig, preset_values, without_removed_keys
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
 from llmar.projection.encoders import Decoder, build_encoder
@@ -154,6 +154,8 @@ class ActionVQVAE(nn.Module):
         directory = Path(directory)
         meta = json.loads((directory / "config.json").read_text())
         saved = without_removed_keys({"projection": meta["projection"]}, directory / "config.json")["projection"]
+        # keys a file lacks take the defaults it was saved under (Config.load_saved says why)
+        saved = {**preset_values(SAVED_RUN_PRESET).get("projection", {}), **saved}
         model = cls(ProjectionConfig(**saved), JointLayout.from_dict(meta["layout"]),
                     meta["in_channels"], meta["llm_width"], meta.get("num_classes", 0))
         model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))

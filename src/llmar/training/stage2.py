@@ -69,11 +69,8 @@ def _keep_vqvae_frozen(model: LLMActionRecognizer) -> None:
 
 
 def answer_loss_fn(cfg: Config):
-    """Stage 2's training loss on a batch: the answer's language-model loss, with ``train.token_dropout``."""
-    if not 0 <= cfg.train.token_dropout < 1:
-        raise ValueError(f"train.token_dropout must be in [0, 1), got {cfg.train.token_dropout}")
-    if cfg.train.token_dropout > 0 and cfg.llm.entry == "snap":
-        raise ValueError("train.token_dropout > 0 needs llm.entry tokens or continuous (snapped codes are plain text)")
+    """Stage 2's training loss on a batch: the answer's language-model loss, with ``train.token_dropout`` (its
+    range and entry mode are checked when the config is built)."""
 
     def loss(model, batch) -> torch.Tensor:
         return model(batch["x"], batch["y"], token_dropout=cfg.train.token_dropout)
