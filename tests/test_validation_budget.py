@@ -16,7 +16,7 @@ from llmar.data.selection import load_data, split_indices, subject_tags, validat
 from llmar.runner import train
 from llmar.training.context import make_accelerator, stage_data
 from llmar.training.fit_gcn import classifier_scores
-from llmar.training.validation import PlateauSchedule, ValidationTracker
+from llmar.training.validation import PlateauSchedule, Validation, ValidationTracker, fixed_budget_on
 
 
 def test_validation_holds_out_whole_subjects_and_keeps_every_class(synthetic_small):
@@ -65,6 +65,16 @@ def test_tracker_prefers_accuracy_then_loss_and_counts_patience():
     assert (t.best_step, t.since_best) == (30, 0)
     assert not t.update(40, 0.4, 0.1) and not t.stalled
     assert not t.update(50, 0.5, 0.95) and t.stalled
+
+
+def test_the_stable_phase_lasts_at_least_the_fixed_budgets_passes():
+    """Validation only extends the fixed budget: a stall before its passes are done does not end the phase."""
+    plan = Validation(lambda m: (0.0, 0.0), every=10, patience=2, max_steps=900,
+                      min_steps=fixed_budget_on(300, fit_clips=75, all_clips=100))
+    assert plan.min_steps == 225  # 300 steps on 100 clips = 225 on the 75 the fit part keeps
+    stalled, improving = ValidationTracker(patience=2, since_best=2), ValidationTracker(patience=2)
+    assert not plan.decay_now(220, stalled) and plan.decay_now(230, stalled)
+    assert not plan.decay_now(500, improving) and plan.decay_now(900, improving)  # the ceiling still holds
 
 
 def gcn_config(root, weights: str) -> Config:

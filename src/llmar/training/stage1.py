@@ -22,6 +22,7 @@ from llmar.training.validation import (
     Validation,
     ValidationTracker,
     describe,
+    fixed_budget_on,
     restore,
     trainable_copy,
 )
@@ -126,7 +127,7 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
             accuracy, val_loss = validation.evaluate(accelerator.unwrap_model(model))
             if tracker.update(step, accuracy, val_loss):
                 best = trainable_copy(accelerator.unwrap_model(model))
-            if plateau.stable_end is None and (tracker.stalled or step >= validation.max_steps):
+            if plateau.stable_end is None and validation.decay_now(step, tracker):
                 plateau.start_decay(step)
                 bar.total = horizon()
             logger.log("stage1_validation", step, accuracy=accuracy, loss=val_loss, stable_end=plateau.stable_end)
@@ -204,9 +205,10 @@ def run_stage1(ctx: RunContext, embeddings: torch.Tensor, llm_width: int) -> Act
         initial = trainable_copy(vqvae)
         fit_loader, full_batches = loader_for(data.fit), len(loader_for(data.train))
         val_loader = make_loader(ds, data.validation, cfg, train=False, batch_size=p.batch_size)
+        fixed = stage1_epochs(p, full_batches) * full_batches  # the fixed budget's steps on every training clip
         plan = Validation(lambda m: validation_metrics(m, val_loader, accelerator.device), every=len(fit_loader),
-                          patience=cfg.train.validation_patience,
-                          max_steps=MAX_BUDGET_FACTOR * stage1_epochs(p, full_batches) * full_batches)
+                          patience=cfg.train.validation_patience, max_steps=MAX_BUDGET_FACTOR * fixed,
+                          min_steps=fixed_budget_on(fixed, len(data.fit), len(data.train)))
         result = train_projection(vqvae, fit_loader, embeddings, accelerator, logger, seed=cfg.train.seed,
                                   validation=plan)
         schedule, tracker = result["schedule"], result["tracker"]

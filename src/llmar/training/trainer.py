@@ -27,6 +27,7 @@ from llmar.training.validation import (
     Validation,
     ValidationTracker,
     describe,
+    fixed_budget_on,
     restore,
     trainable_copy,
 )
@@ -153,7 +154,7 @@ def fit(model: torch.nn.Module, loss_fn, loader, optimizer: torch.optim.Optimize
                 train_mode()
                 if tracker.update(step, accuracy, val_loss):
                     best = trainable_copy(accelerator.unwrap_model(pmodel))
-                if plateau.stable_end is None and (tracker.stalled or step >= validation.max_steps):
+                if plateau.stable_end is None and validation.decay_now(step, tracker):
                     plateau.start_decay(step)
                     bar.total = horizon()
                 logger.log(f"{loop.stage}_validation", step, accuracy=accuracy, loss=val_loss,
@@ -211,7 +212,8 @@ def train_stage(model: torch.nn.Module, loss_fn, make_optimizer, loader_for, loo
     fit_loader = loader_for(data.fit)
     every = epoch_steps(batches_per_process(fit_loader, accelerator), train_cfg.grad_accum)
     plan = Validation(lambda m: evaluate(m, data.validation), every=every, patience=train_cfg.validation_patience,
-                      max_steps=MAX_BUDGET_FACTOR * loop.steps)
+                      max_steps=MAX_BUDGET_FACTOR * loop.steps,
+                      min_steps=fixed_budget_on(loop.steps, len(data.fit), len(data.train)))
     result = fit(model, loss_fn, fit_loader, make_optimizer(), replace(loop, checkpoint_dir=f"{loop.checkpoint_dir}_validation"),
                  run_dir=run_dir, validation=plan, **common)
     schedule, tracker = result["schedule"], result["tracker"]

@@ -1,8 +1,8 @@
 """Budgets that follow the data: a validation part carved from the training split decides when a stage ends.
 
-Under ``train.budget: validation`` a stage warms up, then trains at its full learning rate while the
-validation accuracy (then loss) keeps improving; after ``train.validation_patience`` evaluations without
-improvement it decays the rate to zero (cosine) over a fifth of the steps so far: warmup-stable-decay, so
+Under ``train.budget: validation`` a stage warms up, then trains at its full learning rate for at least the
+fixed budget's passes and for as long after as the validation accuracy (then loss) keeps improving; after
+``train.validation_patience`` evaluations without improvement it decays the rate to zero (cosine) over a fifth of the steps so far: warmup-stable-decay, so
 the horizon is not fixed in advance. It then keeps the weights that did best on validation, or, with
 ``train.validation_weights: retrain``, replays the chosen schedule from the same initial weights on every
 training clip, with the step counts scaled to the same number of passes.
@@ -80,12 +80,24 @@ class ValidationTracker:
 @dataclass
 class Validation:
     """What a training loop needs to follow a validation part: ``evaluate(model) -> (accuracy, loss)``, every
-    how many optimizer steps, the patience, and a ceiling on the stable phase."""
+    how many optimizer steps, the patience, and a floor and a ceiling on the stable phase."""
 
     evaluate: Callable[[torch.nn.Module], tuple[float, float]]
     every: int
     patience: int
     max_steps: int
+    min_steps: int = 0  # the stable phase lasts at least this long: validation can only extend the fixed budget
+
+    def decay_now(self, step: int, tracker: ValidationTracker) -> bool:
+        """Whether the stable phase ends at ``step``: validation stopped improving (or the ceiling came), and
+        the floor is behind. A small validation part wanders by several points at the full learning rate, so a
+        stall early in training says little (docs/results/utd-mhad.md)."""
+        return step >= self.min_steps and (tracker.stalled or step >= self.max_steps)
+
+
+def fixed_budget_on(steps: int, fit_clips: int, all_clips: int) -> int:
+    """The fixed budget's ``steps`` on every training clip, as steps on the fit part: the same passes."""
+    return max(1, round(steps * fit_clips / all_clips))
 
 
 def trainable_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -108,4 +120,5 @@ def describe(stage: str, tracker: ValidationTracker, schedule: PlateauSchedule, 
             f"stable until step {schedule.stable_end}, decayed over {schedule.decay_steps}; {kept}")
 
 
-__all__ = ["DECAY_SHARE", "MAX_BUDGET_FACTOR", "PlateauSchedule", "ValidationTracker", "Validation", "trainable_copy", "restore", "describe"]
+__all__ = ["DECAY_SHARE", "MAX_BUDGET_FACTOR", "PlateauSchedule", "ValidationTracker", "Validation", "fixed_budget_on",
+           "trainable_copy", "restore", "describe"]
