@@ -120,13 +120,15 @@ def test_the_string_choice_keys_are_typed_with_their_choices():
 
 
 def test_the_choices_are_what_the_code_has():
+    from llmar.cli import MODEL_NAMES
     from llmar.data.registry import KINDS
     from llmar.llm.loading import DTYPES
     from llmar.llm.recognizer import LLM_INPUT_WORDS
+    from llmar.models import BY_NAME
     from llmar.projection.encoders import ENCODERS
 
     for key, registry in (("data.kind", KINDS), ("llm.dtype", DTYPES), ("llm.entry", LLM_INPUT_WORDS),
-                          ("projection.encoder", ENCODERS)):
+                          ("projection.encoder", ENCODERS), ("model", BY_NAME), ("model", MODEL_NAMES)):
         assert set(CHOICE_KEYS[key][2]) == set(registry), key
 
 

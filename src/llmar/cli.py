@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+MODEL_NAMES = ["llmar", "gcn", "gcn_text"]  # config `model:` (llmar.models.MODELS; a test keeps them equal)
 
 
 def builtin_config(name: str) -> Path:
@@ -283,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "file/folder of any supported format: the recipe is derived from it")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
-    s.add_argument("--model", default=None, choices=["llmar", "gcn", "gcn_text"],
+    s.add_argument("--model", default=None, choices=MODEL_NAMES,
                    help="what to train (default: llmar, or the config file's model); gcn: the graph network on the "
                         "same data pipeline and split, to compare")
     _add_preset_argument(s)
@@ -291,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("init-config", help="print the recipe `llmar train DATA` would derive, as commented YAML")
     s.add_argument("data", help="a data file or folder of any supported format")
-    s.add_argument("--model", default="llmar", choices=["llmar", "gcn", "gcn_text"])
+    s.add_argument("--model", default="llmar", choices=MODEL_NAMES)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     _add_preset_argument(s)
     s.set_defaults(func=cmd_init_config)
