@@ -78,6 +78,12 @@ def cmd_train(args) -> int:
     from llmar.runner import train
 
     if args.resume:
+        extra = [flag for flag, given in (("CONFIG", args.config), ("--set", args.set), ("--preset", args.preset),
+                                          ("--model", args.model)) if given]
+        if extra:
+            console.print(f"[red]--resume continues a run with its saved config.yaml; {', '.join(extra)} would be "
+                          "ignored: leave them out[/red]")
+            return 2
         cfg = Config.load_saved(Path(args.resume) / "config.yaml")
         cfg.output_dir = args.resume
         run_dir, metrics = train(cfg, resume=True, callbacks=args.callbacks)
