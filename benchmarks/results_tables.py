@@ -162,7 +162,12 @@ def current_rows(rows: list[Row], model: str) -> list[Row]:
     if not plain:
         return []
     newest = max(reversed(plain), key=lambda r: r.date)  # on one date, the variant written last
-    return _per_unit([r for r in plain if r.get("variant") == newest.get("variant")])
+    return _per_unit([r for r in plain if base_variant(r) == base_variant(newest)])
+
+
+def base_variant(r: Row) -> str:
+    """The row's variant without the fold suffix that Florence 3D's runs add (``... fold actor04``)."""
+    return re.sub(r" fold \S+$", "", r.get("variant") or "")
 
 
 def pick(rows: list[Row], test: Callable[[Row], bool]) -> list[Row]:
@@ -195,8 +200,10 @@ def figures(files: dict[str, list[Row]]) -> dict[str, list[Figure]]:
             if cur:
                 seeds = " ".join(str(r.get("seed")) for r in cur)
                 derived = "" if ds.startswith("utd_mhad") or ds.endswith("_2d") else " --derived"
-                units = "--folds 10" if ds == "florence3d" else f"--seeds {seeds}"
-                figs.append(Figure(ds, model, f"{who}, default recipe (`llmar train DATA`; variant \"{cur[0]['variant']}\")",
+                folds = [str(r.get("fold")) for r in cur]
+                units = (f"--seeds {seeds}" if ds != "florence3d" else "--folds 10" if len(folds) == 10
+                         else f"--actors {' '.join(folds)}")
+                figs.append(Figure(ds, model, f"{who}, default recipe (`llmar train DATA`; variant \"{base_variant(cur[0])}\")",
                                    f"{RUN} {ds}{derived} --models {model} {units}", cur))
         out[ds] = figs
     nw = files.get("nw_ucla.jsonl", [])

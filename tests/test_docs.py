@@ -112,6 +112,11 @@ def test_current_figure_rule():
     # on one date, the variant written last
     cur = rt.current_rows([*rows, row("a", 0, "2026-03-02", 0.6), row("b", 0, "2026-03-02", 0.4)], "llmar")
     assert [r["variant"] for r in cur] == ["b"]
+    # Florence 3D's folds carry the fold in the variant: one recipe's folds are one figure
+    folds = [row(f"recipe fold actor0{k}", 0, "2026-03-03", 0.5 + k / 10,
+                 fold=f"actor0{k}", overrides=[f"data.test_split=[actor0{k}]"]) for k in (1, 2)]
+    cur = rt.current_rows([*rows, *folds], "llmar")
+    assert [r["fold"] for r in cur] == ["actor01", "actor02"] and rt.base_variant(cur[0]) == "recipe"
 
 
 def test_versions_agree():
