@@ -183,16 +183,14 @@ class Config(_Section):
         if self.train.token_dropout > 0 and self.llm.entry == "snap":
             raise ValueError("config train.token_dropout > 0 needs llm.entry tokens or continuous (snapped codes "
                              "are plain text): set train.token_dropout: 0 with llm.entry: snap")
+        if self.train.encoder_lr > 0 and self.llm.entry != "continuous":
+            raise ValueError("config train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
 
     @classmethod
     def from_dict(cls, d: dict, source: str | Path = "config") -> Config:
         """``source`` names where ``d`` came from, in errors (a file's path). A top-level ``preset: NAME``
         starts from that preset (:func:`preset_values`); the dict's own keys win over it."""
-        d = dict(d)
-        preset = d.pop("preset", None)
-        if preset is not None:
-            d = _merged(preset_values(preset), d)
-        return _build(cls, without_removed_keys(d, source), "")
+        return _build(cls, without_removed_keys(_preset_applied(d), source), "")
 
     @classmethod
     def load(cls, path: str | Path, overrides: list[str] | None = None, preset: str | None = None) -> Config:
@@ -204,12 +202,9 @@ class Config(_Section):
             raise ValueError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
-        d = dict(d)
-        preset = d.pop("preset", preset)  # the file's own preset wins over the argument
-        full = _merged(cls().to_dict(), preset_values(preset) if preset is not None else {})
+        full = _merged(cls().to_dict(), _preset_applied(d, preset))
         # overrides go in before the config is built, so a key combination they repair is never checked half-set
-        return cls.from_dict(_overridden(_merged(full, d), overrides or []), path)
-
+        return cls.from_dict(_overridden(full, overrides or []), path)
 
     @classmethod
     def load_saved(cls, path: str | Path) -> Config:
@@ -234,6 +229,14 @@ def preset_values(name: str) -> dict:
     if not path.is_file():
         raise ValueError(f"unknown preset {name!r}; known: {preset_names()}")
     return yaml.safe_load(path.read_text()) or {}
+
+
+def _preset_applied(d: dict, preset: str | None = None) -> dict:
+    """``d`` without its ``preset`` key, written over that preset's values (``d``'s own preset wins over
+    ``preset``; neither: ``d`` as it is)."""
+    d = dict(d)
+    name = d.pop("preset", preset)
+    return d if name is None else _merged(preset_values(name), d)
 
 
 def _merged(base: dict, top: dict) -> dict:

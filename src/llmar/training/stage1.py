@@ -17,12 +17,10 @@ from llmar.training.data import make_loader, set_epoch
 from llmar.training.logging import warn_if_still_falling
 from llmar.training.validation import (
     DECAY_SHARE,
-    MAX_BUDGET_FACTOR,
     PlateauSchedule,
     Validation,
     ValidationTracker,
     describe,
-    fixed_budget_on,
     restore,
     trainable_copy,
 )
@@ -205,10 +203,10 @@ def run_stage1(ctx: RunContext, embeddings: torch.Tensor, llm_width: int) -> Act
         initial = trainable_copy(vqvae)
         fit_loader, full_batches = loader_for(data.fit), len(loader_for(data.train))
         val_loader = make_loader(ds, data.validation, cfg, train=False, batch_size=p.batch_size)
-        fixed = stage1_epochs(p, full_batches) * full_batches  # the fixed budget's steps on every training clip
-        plan = Validation(lambda m: validation_metrics(m, val_loader, accelerator.device), every=len(fit_loader),
-                          patience=cfg.train.validation_patience, max_steps=MAX_BUDGET_FACTOR * fixed,
-                          min_steps=fixed_budget_on(fixed, len(data.fit), len(data.train)))
+        plan = Validation.around(lambda m: validation_metrics(m, val_loader, accelerator.device),
+                                 every=len(fit_loader), patience=cfg.train.validation_patience,
+                                 fixed_steps=stage1_epochs(p, full_batches) * full_batches,
+                                 fit_clips=len(data.fit), all_clips=len(data.train))
         result = train_projection(vqvae, fit_loader, embeddings, accelerator, logger, seed=cfg.train.seed,
                                   validation=plan)
         schedule, tracker = result["schedule"], result["tracker"]

@@ -30,9 +30,8 @@ def attach_finetuning(llm, cfg: Config):
 
 def set_trainable(model: LLMActionRecognizer, encoder_lr: float = 0.0) -> None:
     """The code-to-LLM projection trains unless codes are snapped; the encoder with ``train.encoder_lr`` > 0
-    (continuous entry: the LLM reads its vectors directly); the rest of the VQ-VAE stays frozen."""
-    if encoder_lr > 0 and model.cfg.entry != "continuous":
-        raise ValueError("train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
+    (continuous entry, which the config checks: the LLM reads its vectors directly); the rest of the VQ-VAE
+    stays frozen."""
     model.vqvae.requires_grad_(False)
     model.vqvae.to_llm.requires_grad_(model.cfg.entry != "snap")
     model.vqvae.encoder.requires_grad_(encoder_lr > 0)

@@ -22,12 +22,10 @@ from llmar.training.data import set_epoch
 from llmar.training.logging import warn_if_still_falling
 from llmar.training.validation import (
     DECAY_SHARE,
-    MAX_BUDGET_FACTOR,
     PlateauSchedule,
     Validation,
     ValidationTracker,
     describe,
-    fixed_budget_on,
     restore,
     trainable_copy,
 )
@@ -211,9 +209,8 @@ def train_stage(model: torch.nn.Module, loss_fn, make_optimizer, loader_for, loo
     initial = trainable_copy(model) if train_cfg.validation_weights == "retrain" else None
     fit_loader = loader_for(data.fit)
     every = epoch_steps(batches_per_process(fit_loader, accelerator), train_cfg.grad_accum)
-    plan = Validation(lambda m: evaluate(m, data.validation), every=every, patience=train_cfg.validation_patience,
-                      max_steps=MAX_BUDGET_FACTOR * loop.steps,
-                      min_steps=fixed_budget_on(loop.steps, len(data.fit), len(data.train)))
+    plan = Validation.around(lambda m: evaluate(m, data.validation), every=every, patience=train_cfg.validation_patience,
+                             fixed_steps=loop.steps, fit_clips=len(data.fit), all_clips=len(data.train))
     result = fit(model, loss_fn, fit_loader, make_optimizer(), replace(loop, checkpoint_dir=f"{loop.checkpoint_dir}_validation"),
                  run_dir=run_dir, validation=plan, **common)
     schedule, tracker = result["schedule"], result["tracker"]

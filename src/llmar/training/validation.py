@@ -2,8 +2,8 @@
 
 Under ``train.budget: validation`` a stage warms up, then trains at its full learning rate for at least the
 fixed budget's passes and for as long after as the validation accuracy (then loss) keeps improving; after
-``train.validation_patience`` evaluations without improvement it decays the rate to zero (cosine) over a fifth of the steps so far: warmup-stable-decay, so
-the horizon is not fixed in advance. It then keeps the weights that did best on validation, or, with
+``train.validation_patience`` evaluations without improvement it decays the rate to zero (cosine) over a
+fifth of the steps so far: warmup-stable-decay, so the horizon is not fixed in advance. It then keeps the weights that did best on validation, or, with
 ``train.validation_weights: retrain``, replays the chosen schedule from the same initial weights on every
 training clip, with the step counts scaled to the same number of passes.
 """
@@ -93,6 +93,15 @@ class Validation:
         the floor is behind. A small validation part wanders by several points at the full learning rate, so a
         stall early in training says little (docs/results/utd-mhad.md)."""
         return step >= self.min_steps and (tracker.stalled or step >= self.max_steps)
+
+    @classmethod
+    def around(cls, evaluate: Callable[[torch.nn.Module], tuple[float, float]], *, every: int, patience: int,
+               fixed_steps: int, fit_clips: int, all_clips: int) -> Validation:
+        """The plan for a stage whose fixed budget is ``fixed_steps`` on all ``all_clips`` training clips, run
+        on the ``fit_clips`` the validation part leaves: the stable phase lasts at least the fixed budget's
+        passes and ends by :data:`MAX_BUDGET_FACTOR` times its steps."""
+        return cls(evaluate, every, patience, max_steps=MAX_BUDGET_FACTOR * fixed_steps,
+                   min_steps=fixed_budget_on(fixed_steps, fit_clips, all_clips))
 
 
 def fixed_budget_on(steps: int, fit_clips: int, all_clips: int) -> int:
