@@ -23,7 +23,7 @@ SOURCE = REPO / "src" / "llmar" / "config.py"
 PAGE = REPO / "docs" / "configuration.md"
 SECTIONS = {  # dataclass -> the YAML section its keys live in ("" for the top level)
     "Config": "", "DataConfig": "data", "ProjectionConfig": "projection", "LLMConfig": "llm",
-    "TrainConfig": "train", "GCNTrainConfig": "gcn",
+    "Stage1Config": "stage1", "TrainConfig": "train", "GCNTrainConfig": "gcn",
 }
 INTRO = """# Configuration reference
 
@@ -40,8 +40,14 @@ starts from it and fills in only what the data decides (clip length, bodies, vie
 per token). The paper's formulation is a named preset: `preset: paper` at the top of a file, or
 `--preset paper` on `llmar train` and `llmar init-config`; a file's own keys and `--set` win over a preset.
 The keys a preset sets are in `src/llmar/configs/presets/`. A saved run that lacks a key added since it
-was saved loads with the defaults it was trained under (until llmar 0.2.0: the paper's formulation). This
-page is generated from the source by `python benchmarks/config_reference.py`; a test fails when a key has
+was saved loads with the defaults it was trained under (until llmar 0.2.0: the paper's formulation).
+
+Sections by role: `projection`, `llm` and `gcn`'s first three keys describe the models (`projection` is saved
+with the action tokenizer's weights, in `stage1/config.json` and `projection/config.json`); `stage1` (the
+tokenizer's losses and optimiser), `train` and the rest of `gcn` say how they are trained, and are saved with
+the run (`config.yaml`). Until llmar 0.2.0 stage 1's settings sat in `projection`: a saved run reads them at
+their new place, and a config file or `--set` with an old name (`projection.lr`) is told the new one
+(`stage1.lr`). This page is generated from the source by `python benchmarks/config_reference.py`; a test fails when a key has
 no description or the page is out of date.
 """
 

@@ -86,9 +86,9 @@ TINY_LLM = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_
                 num_key_value_heads=2)
 
 # NW-UCLA at a reduced budget: a minute or two on a GPU; --tiny: a few steps on a CPU
-PIPELINE_BUDGET = ["projection.epochs=2", "projection.min_steps=60", "train.epochs=1", "train.min_steps=100",
+PIPELINE_BUDGET = ["stage1.epochs=2", "stage1.min_steps=60", "train.epochs=1", "train.min_steps=100",
                    "train.max_train_samples=400", "train.max_test_samples=160"]
-TINY_PIPELINE_BUDGET = ["projection.epochs=1", "projection.min_steps=2", "train.epochs=1", "train.min_steps=2",
+TINY_PIPELINE_BUDGET = ["stage1.epochs=1", "stage1.min_steps=2", "train.epochs=1", "train.min_steps=2",
                         "train.max_steps=2", "train.max_train_samples=32", "train.max_test_samples=8",
                         "train.eval_batch_size=4", "train.log_every=1"]
 SCALE_BUDGET = dict(batches=(8, 32), ranks=(16, 64), warmup=3, steps=5, eval_batches=2, matmul_n=8192)

@@ -52,15 +52,15 @@ CONFIGS = {
 # codebook" row becomes its mirror image, "hyperbolic codebook".
 ABLATIONS = {
     "full model": [],
-    "no bias terms": ["projection.mmd_weight=0", "projection.zipf_weight=0", "projection.context_weight=0"],
-    "without Zipf": ["projection.zipf_weight=0"],
-    "without context-sensitivity": ["projection.context_weight=0"],
-    "without MMD alignment": ["projection.mmd_weight=0"],
+    "no bias terms": ["stage1.mmd_weight=0", "stage1.zipf_weight=0", "stage1.context_weight=0"],
+    "without Zipf": ["stage1.zipf_weight=0"],
+    "without context-sensitivity": ["stage1.context_weight=0"],
+    "without MMD alignment": ["stage1.mmd_weight=0"],
     "continuous features (no quantization)": ["llm.entry=continuous"],
     "hyperbolic codebook": ["projection.codebook=hyperbolic"],
     # full fine-tuning updates the 135M weights themselves: keep them (and AdamW) in float32
     "full fine-tuning instead of LoRA": ["llm.finetune=full", "train.lr=5e-5", "llm.dtype=float32"],
-    "without the class-aware term": ["projection.class_weight=0"],
+    "without the class-aware term": ["stage1.class_weight=0"],
     "whole-body tokens (no parts)": ["projection.part_tokens=false", "projection.temporal_downsample=2"],
 }
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
@@ -116,9 +116,9 @@ def run_dir(dataset: str, tag: str, seed: int) -> Path:
 def reuse_stage1(cfg: Config, source: Path) -> None:
     """Start ``cfg``'s run from the finished stage 1 of the run in ``source``. Stage 1 is bit-reproducible
     (tests/test_determinism.py), so this saves its minutes without changing the figures; refused unless
-    everything stage 1 reads (data, projection, the LLM's embeddings, the seed) is the same."""
+    everything stage 1 reads (data, projection, stage1, the LLM's embeddings, the seed) is the same."""
     wanted, done = cfg.to_dict(), Config.load_saved(source / "config.yaml").to_dict()
-    for part in ("data", "projection", "llm.path", "llm.dtype", "train.seed"):
+    for part in ("data", "projection", "stage1", "llm.path", "llm.dtype", "train.seed"):
         mine, theirs = wanted, done
         for key in part.split("."):
             mine, theirs = mine[key], theirs[key]

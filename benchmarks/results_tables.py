@@ -175,7 +175,8 @@ def pick(rows: list[Row], test: Callable[[Row], bool]) -> list[Row]:
 
 
 def _quarter_budget(r: Row) -> bool:
-    return any(o.startswith(("train.epochs=1", "projection.epochs=")) for o in r.get("overrides", []))
+    # projection.epochs: the name of stage1.epochs in rows recorded before llmar 0.3.0
+    return any(o.startswith(("train.epochs=1", "stage1.epochs=", "projection.epochs=")) for o in r.get("overrides", []))
 
 
 DATASETS = {  # key: (name, protocol, results file, results page)
@@ -237,7 +238,7 @@ def figures(files: dict[str, list[Row]]) -> dict[str, list[Figure]]:
                pick(fl, fold("cw3"))),
         Figure("florence3d", "llmar", "LLM-AR, tokens and class-aware weight 1.0",
                f"{RUN} florence3d --models llmar --seeds 0 --folds 10 --tag cw1 --set llm.entry=tokens "
-               "--set projection.class_weight=1.0", pick(fl, fold("default"))),
+               "--set stage1.class_weight=1.0", pick(fl, fold("default"))),
         Figure("florence3d", "llmar", "LLM-AR, the paper's formulation (`configs/paper/florence3d.yaml`)",
                f"{RUN} florence3d --models paper --seeds 0 --folds 10", pick(fl, fold("llmar"))),
         Figure("florence3d", "gcn", "graph network, `configs/florence3d.yaml` with `model: gcn`",

@@ -2,6 +2,7 @@
 
     python benchmarks/tokenizer_probe.py configs/nw_ucla.yaml --set projection.temporal_downsample=4
     python benchmarks/tokenizer_probe.py --run runs/bench/nw_ucla/llmar_seed0   # probe a trained run
+    python benchmarks/tokenizer_probe.py --run RUN --head-only   # its class head alone, per class (seconds)
 
 Trains the action VQ-VAE exactly as `llmar train` does (or loads `RUN/stage1`), then fits the same
 small probe (embedding, bidirectional GRU, mean pool, linear; 30 epochs of AdamW) twice: on the
@@ -80,6 +81,7 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--run", help="probe the stage 1 of this run folder instead of training one")
     p.add_argument("--out", default="runs/probe")
+    p.add_argument("--head-only", action="store_true", help="stage 1's class head on the test clips, per class; no probes")
     args = p.parse_args()
     if args.run:
         cfg = Config.load_saved(Path(args.run) / "config.yaml")
@@ -107,23 +109,25 @@ def main() -> None:
     stage1_seconds = time.time() - start
     vqvae.eval()
     torch.manual_seed(cfg.train.seed)
-    z_tr, t_tr, y_tr = encode_split(vqvae, ds, train_idx, cfg, train=True, epochs=4)
     z_te, t_te, y_te = encode_split(vqvae, ds, test_idx, cfg, train=False, epochs=1)
     n_cls = len(ds.classes)
-    head_acc = None
+    head_acc, per_class = None, None
     if vqvae.classifier is not None:  # the class term's own head on the test clips, reading what it was trained on
         inputs = z_te if vqvae.cfg.class_input == "encoder" else vqvae.codebook.lookup(t_te)
         with torch.no_grad():
-            logits = vqvae.classifier(inputs[:, None], torch.ones(len(inputs), 1, dtype=torch.bool))
-        head_acc = (logits.argmax(-1) == y_te).float().mean().item()
+            hits = vqvae.classifier(inputs[:, None], torch.ones(len(inputs), 1, dtype=torch.bool)).argmax(-1) == y_te
+        head_acc = hits.float().mean().item()
+        per_class = {name: hits[y_te == i].float().mean().item() for i, name in enumerate(ds.classes) if (y_te == i).any()}
     result = {
-        "class_head_test_acc": head_acc, "class_head_input": vqvae.cfg.class_input,
+        "class_head_test_acc": head_acc, "class_head_per_class": per_class, "class_head_input": vqvae.cfg.class_input,
         "config": args.run or args.config, "overrides": args.set, "stage1_seconds": stage1_seconds,
-        "tokens_per_body": int(t_tr.shape[1]),
+        "tokens_per_body": int(t_te.shape[1]),
         "diagnostics": json.loads((out / "stage1" / "diagnostics.json").read_text()),
-        "probe_tokens": fit_probe(Probe(n_cls, num_codes=vqvae.cfg.num_codes), t_tr, y_tr, t_te, y_te),
-        "probe_continuous": fit_probe(Probe(n_cls, dim=z_tr.shape[-1]), z_tr, y_tr, z_te, y_te),
     }
+    if not args.head_only:
+        z_tr, t_tr, y_tr = encode_split(vqvae, ds, train_idx, cfg, train=True, epochs=4)
+        result["probe_tokens"] = fit_probe(Probe(n_cls, num_codes=vqvae.cfg.num_codes), t_tr, y_tr, t_te, y_te)
+        result["probe_continuous"] = fit_probe(Probe(n_cls, dim=z_tr.shape[-1]), z_tr, y_tr, z_te, y_te)
     print(json.dumps(result))
 
 

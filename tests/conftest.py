@@ -32,6 +32,20 @@ def paper_projection(**values):
     return ProjectionConfig(**{**preset_values("paper")["projection"], **values})
 
 
+def paper_stage1(**values):
+    """Stage 1's settings of the paper's formulation (the preset) with ``values`` on top."""
+    from llmar.config import Stage1Config, preset_values
+
+    return Stage1Config(**{**preset_values("paper")["stage1"], **values})
+
+
+def stage1_terms(vq, x, labels=None, embeddings=None, **settings):
+    """Stage 1's loss terms of VQ-VAE ``vq`` on clips ``x`` under the paper's settings with ``settings`` on top."""
+    from llmar.projection.objective import stage1_losses
+
+    return stage1_losses(vq, vq(x), x, paper_stage1(**settings), embeddings, labels)
+
+
 def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():

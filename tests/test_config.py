@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 import typing
@@ -7,6 +8,7 @@ import pytest
 import yaml
 
 from llmar.config import (
+    MOVED_KEYS,
     REMOVED_KEYS,
     Config,
     DataConfig,
@@ -14,6 +16,7 @@ from llmar.config import (
     LLMConfig,
     ProjectionConfig,
     RemovedKeyError,
+    Stage1Config,
     TrainConfig,
     apply_overrides,
     preset_values,
@@ -107,8 +110,8 @@ def test_a_saved_stage1_with_a_removed_key_loads_at_its_neutral_value_and_fails_
         del meta["projection"][name]
 
 
-SECTIONS = {"": Config, "data.": DataConfig, "projection.": ProjectionConfig, "llm.": LLMConfig, "train.": TrainConfig,
-            "gcn.": GCNTrainConfig}
+SECTIONS = {"": Config, "data.": DataConfig, "projection.": ProjectionConfig, "llm.": LLMConfig,
+            "stage1.": Stage1Config, "train.": TrainConfig, "gcn.": GCNTrainConfig}
 CHOICE_KEYS = {prefix + key: (cls, key, typing.get_args(hint)) for prefix, cls in SECTIONS.items()
                for key, hint in typing.get_type_hints(cls).items() if typing.get_origin(hint) is Literal}
 
@@ -167,10 +170,10 @@ def test_the_paper_preset_is_a_named_starting_point_and_a_files_own_keys_win(tmp
     recommended, paper = Config(), Config.from_dict({"preset": "paper"})
     assert (recommended.projection.encoder, recommended.projection.codebook, recommended.llm.entry) == \
         ("gcn", "euclidean", "continuous")
-    p = paper.projection  # the paper: light encoder, hyperbolic VQ-VAE with its priors, the LLM reads tokens
-    assert (p.encoder, p.codebook, p.part_tokens, p.class_weight, paper.llm.entry) == \
+    p, s = paper.projection, paper.stage1  # the paper: light encoder, hyperbolic VQ-VAE with its priors, the LLM reads tokens
+    assert (p.encoder, p.codebook, p.part_tokens, s.class_weight, paper.llm.entry) == \
         ("conv", "hyperbolic", False, 0.0, "tokens")
-    assert p.recon_weight > 0 and p.zipf_weight > 0 and p.context_weight > 0 and paper.train.token_dropout == 0
+    assert s.recon_weight > 0 and s.zipf_weight > 0 and s.context_weight > 0 and paper.train.token_dropout == 0
     assert paper.data == recommended.data  # a preset holds no data choice
     (tmp_path / "c.yaml").write_text("preset: paper\nprojection: {num_codes: 128}\n")
     cfg = Config.load(tmp_path / "c.yaml")
@@ -200,3 +203,49 @@ def test_a_run_saved_before_the_recommended_defaults_loads_as_it_was_trained(tmp
     del meta["projection"]["encoder"], meta["projection"]["class_input"]
     (tmp_path / "stage1" / "config.json").write_text(json.dumps(meta))
     assert ActionVQVAE.from_pretrained(tmp_path / "stage1").cfg == cfg
+
+
+def old_layout(d: dict) -> dict:
+    """A whole config as llmar 0.2.0 saved it: stage 1's settings inside the projection section."""
+    d = dict(d)
+    d["projection"] = {**d["projection"], **d.pop("stage1")}
+    return d
+
+
+def test_stage1_settings_are_their_own_section_and_the_old_names_say_where_they_went(tmp_path):
+    """Stage 1's losses and optimiser moved from projection: (the tokenizer's architecture, saved with its
+    weights) to stage1: (saved with the run). A saved run reads them at the new place; a config file, a dict
+    or an override with an old name is told the new one."""
+    assert set(MOVED_KEYS) == {f"projection.{f.name}" for f in dataclasses.fields(Stage1Config)}
+    assert not {f.name for f in dataclasses.fields(Stage1Config)} & {f.name for f in dataclasses.fields(ProjectionConfig)}
+    trained = Config.from_dict({"stage1": {"lr": 5e-4, "class_weight": 2.0}, "projection": {"num_codes": 64}})
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(old_layout(trained.to_dict())))
+    assert Config.load_saved(tmp_path / "old.yaml") == trained
+    with pytest.raises(ValueError, match=r"old\.yaml: projection\.assignment_temperature, .*projection\.class_weight, "
+                                         r".* are now stage1\.assignment_temperature, .*stage1\.class_weight, "):
+        Config.load(tmp_path / "old.yaml")
+    with pytest.raises(ValueError, match=r"projection\.lr is now stage1\.lr"):
+        Config.from_dict({"projection": {"lr": 1e-3}})
+    with pytest.raises(ValueError, match=r"override 'projection\.epochs=3': projection\.epochs is now stage1\.epochs"):
+        apply_overrides(Config(), ["projection.epochs=3"])
+    assert apply_overrides(Config(), ["stage1.epochs=3"]).stage1.epochs == 3
+
+
+def test_the_tokenizer_saves_its_architecture_and_an_old_save_loads_with_its_head(tmp_path):
+    """stage1/config.json holds the architecture (and the head's size), no training settings; one saved before
+    the split, with stage 1's settings inside, loads, with a head exactly when its class-aware term was on."""
+    from llmar.data.layout import KINECT20
+    from llmar.projection.vqvae import ActionVQVAE
+
+    arch = ProjectionConfig(num_codes=8, code_dim=4, hidden_dim=8)
+    for classes, weight in ((3, 1.0), (0, 0.0)):
+        directory = tmp_path / str(classes)
+        ActionVQVAE(arch, KINECT20, 3, llm_width=8, num_classes=classes).save_pretrained(directory)
+        meta = json.loads((directory / "config.json").read_text())
+        assert set(meta["projection"]) == {f.name for f in dataclasses.fields(ProjectionConfig)}
+        assert meta["num_classes"] == classes
+        meta["projection"].update(dataclasses.asdict(Stage1Config(class_weight=weight)))
+        meta["num_classes"] = 3  # 0.2.0 wrote the data's class count, head or not
+        (directory / "config.json").write_text(json.dumps(meta))
+        again = ActionVQVAE.from_pretrained(directory)
+        assert again.cfg == arch and (again.classifier is not None) == (weight > 0)

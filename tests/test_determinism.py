@@ -12,6 +12,7 @@ from conftest import REPO
 from safetensors.torch import load_file
 
 from llmar.config import Config
+from llmar.projection.objective import stage1_losses
 from llmar.runner import train
 
 
@@ -27,8 +28,8 @@ def brief_config(output_dir, tiny_llm_dir, **train_options) -> Config:
         "output_dir": str(output_dir),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 32, "max_bodies": 1},
-        "projection": {"part_tokens": True, "num_codes": 32, "code_dim": 16, "hidden_dim": 32, "epochs": 2,
-                       "batch_size": 8, "class_weight": 1.0},
+        "projection": {"part_tokens": True, "num_codes": 32, "code_dim": 16, "hidden_dim": 32},
+        "stage1": {"epochs": 2, "batch_size": 8, "class_weight": 1.0},
         "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
         "train": {"epochs": 1, "batch_size": 4, "eval_batch_size": 4, "max_test_samples": 8, **train_options},
     })
@@ -85,7 +86,7 @@ def test_stage1_gradients_repeat_bit_for_bit_at_full_scale():
         vq.load_state_dict(state)
         vq.zero_grad()
         torch.manual_seed(0)
-        vq(batch["x"], embeddings, batch["y"]).losses["total"].backward()
+        stage1_losses(vq, vq(batch["x"]), batch["x"], cfg.stage1, embeddings, batch["y"])["total"].backward()
         grads.append({n: p.grad.clone() for n, p in vq.named_parameters() if p.grad is not None})
     for other in grads[1:]:
         for name, g in grads[0].items():

@@ -94,9 +94,9 @@ def test_derived_recipe_reads_the_data(tmp_path):
     assert cfg.data.num_frames == 32 and cfg.projection.temporal_downsample == 4  # median length <= 32
     assert cfg.data.holdout_fraction == 0.2 and "held out" in why["data.holdout_fraction"]
     assert cfg.llm.entry == "continuous" and "Florence" in why["llm.entry"]  # the measured-best entry
-    p = cfg.projection  # the graph network trained for the classes on the vectors the LLM reads, nothing else
-    assert p.encoder == "gcn" and p.class_input == "encoder" and p.class_weight > 0
-    assert p.recon_weight == p.codebook_weight == p.commitment_weight == p.zipf_weight == p.context_weight == 0
+    p, s = cfg.projection, cfg.stage1  # the graph network trained for the classes on the vectors the LLM reads, nothing else
+    assert p.encoder == "gcn" and p.class_input == "encoder" and s.class_weight > 0
+    assert s.recon_weight == s.codebook_weight == s.commitment_weight == s.zipf_weight == s.context_weight == 0
     ds = load_npz(cfg.data.path)
     train, test = split_indices(ds, cfg)
     assert len(test) > 0 and not set(train) & set(test)
@@ -148,7 +148,7 @@ def test_init_config_then_train_without_a_config(tmp_path, capsys, tiny_llm_dir,
     derived = yaml.safe_load(capsys.readouterr().out)
     assert derived["data"]["path"] == str(data) and derived["data"]["align_view"] is True
     monkeypatch.chdir(tmp_path)
-    quick = [f"llm.path={tiny_llm_dir}", "projection.epochs=1", "projection.min_steps=0", "train.min_steps=0",
+    quick = [f"llm.path={tiny_llm_dir}", "stage1.epochs=1", "stage1.min_steps=0", "train.min_steps=0",
              "train.max_steps=2", "train.epochs=1", "projection.num_codes=32", "train.eval_batch_size=8"]
     assert cli_main(["train", str(data), *[a for s in quick for a in ("--set", s)]]) == 0
     out = capsys.readouterr().out
@@ -176,7 +176,7 @@ def test_train_without_a_config_on_each_shared_raw_folder(folder, tmp_path, caps
     one of these layouts has hips and a spine), trains and evaluates; brief budgets, tiny LLM."""
     data = shared_data(*folder.split("/"))
     monkeypatch.chdir(tmp_path)
-    quick = [f"llm.path={tiny_llm_dir}", "projection.epochs=1", "projection.min_steps=0", "train.min_steps=0",
+    quick = [f"llm.path={tiny_llm_dir}", "stage1.epochs=1", "stage1.min_steps=0", "train.min_steps=0",
              "train.max_steps=1", "train.epochs=1", "projection.num_codes=16", "train.eval_batch_size=8",
              "train.max_train_samples=16", "train.max_test_samples=8", "llm.dtype=float32"]
     assert cli_main(["train", str(data), *[a for s in quick for a in ("--set", s)]]) == 0

@@ -30,7 +30,8 @@ data:
   options: {{num_subjects: 4, repeats: 1, test_subjects: 1}}
   num_frames: 32
   max_bodies: 1
-projection: {{num_codes: 32, code_dim: 16, hidden_dim: 32, epochs: 2, batch_size: 8}}
+projection: {{num_codes: 32, code_dim: 16, hidden_dim: 32}}
+stage1: {{epochs: 2, batch_size: 8}}
 llm: {{path: {llm}, dtype: float32, lora_r: 4, lora_alpha: 8, lora_dropout: 0.1}}
 train: {{epochs: 3, batch_size: 4, eval_batch_size: 4, checkpoint_every: 4, max_test_samples: 7}}
 """

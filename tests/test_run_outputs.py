@@ -29,8 +29,8 @@ def run(request, tmp_path_factory, tiny_llm_dir):
         "output_dir": str(root / "run"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": FRAMES, "max_bodies": 2},
-        "projection": {"part_tokens": True, "num_codes": 16, "code_dim": 8, "hidden_dim": 16, "epochs": 1,
-                       "batch_size": 8},
+        "projection": {"part_tokens": True, "num_codes": 16, "code_dim": 8, "hidden_dim": 16},
+        "stage1": {"epochs": 1, "batch_size": 8},
         "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8, "entry": request.param},
         "train": {"epochs": 1, "max_steps": 2, "batch_size": 4, "eval_batch_size": 8, "max_test_samples": 4},
     }

@@ -3,9 +3,10 @@
 import pytest
 import torch
 from accelerate import Accelerator
-from conftest import paper_projection
+from conftest import paper_projection, paper_stage1
 
 from llmar.data.layout import NTU25
+from llmar.projection.objective import reconstruction_error
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.logging import RunLogger
 from llmar.training.stage1 import train_projection
@@ -30,20 +31,24 @@ def batches(n=4, nan=False):
     return out
 
 
-def model(**kw):
+def model():
     torch.manual_seed(0)
-    cfg = paper_projection(num_codes=16, code_dim=8, hidden_dim=16, epochs=kw.pop("epochs", 1), batch_size=4, **kw)
-    return ActionVQVAE(cfg, NTU25, 3, llm_width=24)
+    return ActionVQVAE(paper_projection(num_codes=16, code_dim=8, hidden_dim=16), NTU25, 3, llm_width=24)
+
+
+def settings(**kw):
+    return paper_stage1(batch_size=4, **{"epochs": 1, **kw})
 
 
 def test_reconstruction_improves(tmp_path):
-    vq, data = model(epochs=15, grad_clip=1.0), batches()
+    vq, data = model(), batches()
     x = torch.cat([b["x"] for b in data])
     with torch.no_grad():
-        before = float(vq(x).losses["recon"])
-    train_projection(vq, data, torch.randn(64, 24), Accelerator(cpu=True), RunLogger(tmp_path, tensorboard=False))
+        before = float(reconstruction_error(vq(x), x))
+    train_projection(vq, data, torch.randn(64, 24), Accelerator(cpu=True), RunLogger(tmp_path, tensorboard=False),
+                     settings=settings(epochs=15, grad_clip=1.0))
     with torch.no_grad():
-        after = float(vq.eval()(x).losses["recon"])
+        after = float(reconstruction_error(vq.eval()(x), x))
     assert after < 0.7 * before
     assert (tmp_path / "logs.jsonl").read_text().count('"stage1"') >= 1
 
@@ -51,7 +56,7 @@ def test_reconstruction_improves(tmp_path):
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path):
     with pytest.raises(FloatingPointError, match="stage 1 diverged at step 0"):
         train_projection(model(), batches(nan=True), torch.randn(64, 24), Accelerator(cpu=True),
-                         RunLogger(tmp_path, tensorboard=False))
+                         RunLogger(tmp_path, tensorboard=False), settings=settings())
 
 
 def test_embedding_sample_is_what_the_llm_reads(tiny_llm_dir):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import paper_projection
+from conftest import paper_projection, stage1_terms
 
-from llmar.config import Config, ProjectionConfig
+from llmar.config import Config, ProjectionConfig, Stage1Config
 from llmar.data.layout import FLORENCE15, KINECT20, NTU25, generic_layout
+from llmar.projection.objective import class_head_size, stage1_losses
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.logging import still_falling
 from llmar.training.stage2 import total_steps
@@ -40,8 +41,13 @@ def test_a_bare_chain_is_one_part():
 def vqvae(encoder="conv", parts=True, class_weight=1.0, num_classes=3, codebook="euclidean", class_input="quantized"):
     torch.manual_seed(0)
     cfg = paper_projection(encoder=encoder, part_tokens=parts, codebook=codebook, num_codes=16, code_dim=8, hidden_dim=16, temporal_downsample=4,
-                           class_weight=class_weight, class_input=class_input)
-    return ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=num_classes)
+                           class_input=class_input)
+    return ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=class_head_size(Stage1Config(class_weight=class_weight), num_classes))
+
+
+def terms(vq, x, labels=None):
+    """Stage 1's terms with the class-aware term weighted 1 (the paper's other weights)."""
+    return stage1_terms(vq, x, labels, class_weight=1.0)
 
 
 @pytest.mark.parametrize("encoder", ["conv", "gcn"])
@@ -49,10 +55,10 @@ def test_part_tokens_are_time_major_and_reconstruct_the_clip(encoder):
     vq = vqvae(encoder).eval()
     x = torch.randn(2, 2, 32, 20, 3)
     x[1, 1] = 0
-    out = vq(x, labels=torch.tensor([0, 2]))
+    out = vq(x)
     assert out.indices.shape == (2, 2, 8 * 5)  # 8 time steps x 5 parts
     assert out.recon.shape == x.shape
-    assert set(out.losses) >= {"recon", "class", "total"}
+    assert set(terms(vq, x, torch.tensor([0, 2]))) >= {"recon", "class", "total"}
     # a motion of the left arm alone changes only the left arm's tokens... at least those first
     z0 = vq.encoder(x[:1, 0])
     moved = x[:1, 0].clone()
@@ -64,14 +70,17 @@ def test_part_tokens_are_time_major_and_reconstruct_the_clip(encoder):
 
 def test_class_term_is_off_without_labels_or_weight(tmp_path):
     x = torch.randn(2, 1, 32, 20, 3)
-    assert "class" not in vqvae()(x).losses
-    assert "class" not in vqvae(class_weight=0.0)(x, labels=torch.tensor([0, 1])).losses
+    assert "class" not in terms(vqvae(), x)
+    no_head = vqvae(class_weight=0.0)
+    assert no_head.classifier is None and "class" not in terms(no_head, x, torch.tensor([0, 1]))
+    no_head.save_pretrained(tmp_path / "none")
+    assert ActionVQVAE.from_pretrained(tmp_path / "none").classifier is None
     vq = vqvae()
     vq.save_pretrained(tmp_path)
     again = ActionVQVAE.from_pretrained(tmp_path)
     assert again.num_classes == 3 and again.classifier is not None
-    torch.testing.assert_close(again.eval()(x, labels=torch.tensor([0, 1])).losses["class"],
-                               vq.eval()(x, labels=torch.tensor([0, 1])).losses["class"])
+    torch.testing.assert_close(terms(again.eval(), x, torch.tensor([0, 1]))["class"],
+                               terms(vq.eval(), x, torch.tensor([0, 1]))["class"])
 
 
 def test_class_head_reads_what_the_config_names():
@@ -81,12 +90,11 @@ def test_class_head_reads_what_the_config_names():
     y = torch.tensor([0, 2])
     for reads in ("quantized", "encoder"):
         vq = vqvae(class_input=reads).eval()
-        out = vq(x, labels=y)
+        out = vq(x)
         sentence = out.z if reads == "encoder" else out.quantized
         expected = torch.nn.functional.cross_entropy(vq.classifier(sentence, out.body_mask), y, label_smoothing=0.1)
-        torch.testing.assert_close(out.losses["class"], expected)
-    assert not torch.equal(vqvae(class_input="encoder")(x, labels=y).losses["class"],
-                           vqvae()(x, labels=y).losses["class"])
+        torch.testing.assert_close(terms(vq, x, y)["class"], expected)
+    assert not torch.equal(terms(vqvae(class_input="encoder"), x, y)["class"], terms(vqvae(), x, y)["class"])
     with pytest.raises(ValueError, match="class_input"):
         vqvae(class_input="tokens")
 
@@ -99,7 +107,7 @@ def test_class_term_trains_the_encoder_through_the_tokens():
     motions = torch.randn(2, 1, 32, 20, 3, generator=g)
     y = torch.arange(16) % 2
     x = motions[y] + 0.3 * torch.randn(16, 1, 32, 20, 3, generator=g)
-    vq(x, labels=y).losses["class"].backward()
+    terms(vq, x, y)["class"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in vq.encoder.parameters())
     vq.zero_grad()
     with torch.no_grad():  # codes start on encoder outputs, as stage 1 does
@@ -107,7 +115,7 @@ def test_class_term_trains_the_encoder_through_the_tokens():
         vq.codebook.reset_dead_codes(z[mask].flatten(0, 1))
     opt = torch.optim.AdamW(vq.parameters(), 3e-3)
     for _ in range(60):
-        loss = vq(x, labels=y).losses["total"]
+        loss = terms(vq, x, y)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -153,13 +161,14 @@ def test_graph_encoder_keeps_one_vector_per_step_and_part(downsample):
 
 def test_class_only_objective_leaves_out_what_is_weighted_zero():
     cfg = ProjectionConfig(encoder="conv", part_tokens=True, num_codes=16, code_dim=8, hidden_dim=16,
-                           temporal_downsample=4, class_weight=1.0, class_input="encoder", recon_weight=0.0,
-                           codebook_weight=0.0, commitment_weight=0.0, zipf_weight=0.0, context_weight=0.0,
-                           mmd_weight=0.0)
+                           temporal_downsample=4, class_input="encoder")
+    settings = Stage1Config(class_weight=1.0, recon_weight=0.0, codebook_weight=0.0, commitment_weight=0.0,
+                            zipf_weight=0.0, context_weight=0.0, mmd_weight=0.0)
     torch.manual_seed(0)
     vq = ActionVQVAE(cfg, KINECT20, 3, llm_width=24, num_classes=3)
-    out = vq(torch.randn(2, 1, 32, 20, 3), labels=torch.tensor([0, 2]))
-    assert out.losses["recon"] > 0  # still reported
-    assert torch.allclose(out.losses["total"], out.losses["class"])
-    out.losses["total"].backward()
+    x = torch.randn(2, 1, 32, 20, 3)
+    losses = stage1_losses(vq, vq(x), x, settings, labels=torch.tensor([0, 2]))
+    assert losses["recon"] > 0  # still reported
+    assert torch.allclose(losses["total"], losses["class"])
+    losses["total"].backward()
     assert vq.encoder.temporal[0].weight.grad.abs().sum() > 0 and vq.decoder.net[0].weight.grad is None

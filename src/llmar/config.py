@@ -59,6 +59,8 @@ class DataConfig(_Section):
 
 @dataclass
 class ProjectionConfig(_Section):
+    """The action tokenizer's architecture: saved with its weights (``stage1/``, ``projection/``)."""
+
     _section = "projection."
     encoder: Literal["conv", "gcn"] = "gcn"  # gcn: the baseline's CTR-GCN backbone, per step; conv: light graph conv + temporal convs (the paper's scale)
     graph_width: int = 32  # gcn encoder: channels of its first layers (doubled twice, as in the baseline)
@@ -71,6 +73,16 @@ class ProjectionConfig(_Section):
     curvature: float = 1.0  # hyperbolic codebook: curvature c of the Poincare ball
     learn_curvature: bool = False  # hyperbolic codebook: learn c (softplus of a parameter initialised at curvature)
     clip_norm: float | None = None  # optional cap on encoder output norms before the map to the ball
+    class_input: Literal["quantized", "encoder"] = "encoder"  # what the class head reads: quantized (the tokens) or encoder (the vectors)
+    dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
+
+
+@dataclass
+class Stage1Config(_Section):
+    """How stage 1 trains the action tokenizer (its losses and optimiser): saved with the run, not with the
+    tokenizer's weights."""
+
+    _section = "stage1."
     recon_weight: float = 0.0  # reconstruction of the clip from its quantized sentence
     codebook_weight: float = 0.0  # codebook loss (codes pulled to the encoder outputs)
     commitment_weight: float = 0.0  # commitment loss (encoder outputs pulled to their codes)
@@ -79,10 +91,8 @@ class ProjectionConfig(_Section):
     zipf_exponent: float = 1.0  # Zipf prior: exponent s of the target frequencies r^-s
     context_weight: float = 0.0  # context-sensitivity prior: raises the mutual information of neighbouring tokens
     assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
-    class_weight: float = 1.0  # class-aware term: cross-entropy of a head reading the quantized sentence
-    class_input: Literal["quantized", "encoder"] = "encoder"  # what the class head reads: quantized (the tokens) or encoder (the vectors)
+    class_weight: float = 1.0  # class-aware term: cross-entropy of a class head (reading what projection.class_input says); 0: no head
     label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
-    dead_code_threshold: float = 1e-3  # a code whose usage average falls below this is re-initialised from the encoder batch
     epochs: int = 20  # stage-1 epochs (see min_steps)
     min_steps: int = 800  # at least this many stage-1 steps, however few epochs that takes on a small set
     batch_size: int = 16  # stage-1 clips per batch (per process)
@@ -169,6 +179,7 @@ class Config(_Section):
     data: DataConfig = field(default_factory=DataConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
     train: TrainConfig = field(default_factory=TrainConfig)
     gcn: GCNTrainConfig = field(default_factory=GCNTrainConfig)
 
@@ -190,11 +201,23 @@ class Config(_Section):
     def from_dict(cls, d: dict, source: str | Path = "config") -> Config:
         """``source`` names where ``d`` came from, in errors (a file's path). A top-level ``preset: NAME``
         starts from that preset (:func:`preset_values`); the dict's own keys win over it."""
+        d = with_moved_keys(d, source, migrate=False)
         return _build(cls, without_removed_keys(_preset_applied(d), source), "")
 
     @classmethod
     def load(cls, path: str | Path, overrides: list[str] | None = None, preset: str | None = None) -> Config:
         """The config file at ``path`` (on top of ``preset``, when given), then ``overrides``."""
+        return cls._load(path, overrides or [], preset, saved=False)
+
+    @classmethod
+    def load_saved(cls, path: str | Path) -> Config:
+        """A saved run's config.yaml. Keys it lacks take the values of the defaults it was saved under: until
+        llmar 0.2.0 the defaults were the paper's formulation (:data:`SAVED_RUN_PRESET`), so an old run loads as
+        it was trained; keys that moved since (:data:`MOVED_KEYS`) are read at their new place."""
+        return cls._load(path, [], SAVED_RUN_PRESET, saved=True)
+
+    @classmethod
+    def _load(cls, path: str | Path, overrides: list[str], preset: str | None, saved: bool) -> Config:
         path = Path(path)
         try:
             d = yaml.safe_load(path.read_text()) or {}
@@ -202,16 +225,10 @@ class Config(_Section):
             raise ValueError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
+        d = with_moved_keys(d, path, migrate=saved)
         full = _merged(cls().to_dict(), _preset_applied(d, preset))
         # overrides go in before the config is built, so a key combination they repair is never checked half-set
-        return cls.from_dict(_overridden(full, overrides or []), path)
-
-    @classmethod
-    def load_saved(cls, path: str | Path) -> Config:
-        """A saved run's config.yaml. Keys it lacks take the values of the defaults it was saved under: until
-        llmar 0.2.0 the defaults were the paper's formulation (:data:`SAVED_RUN_PRESET`), so an old run loads as
-        it was trained."""
-        return cls.load(path, preset=SAVED_RUN_PRESET)
+        return cls.from_dict(_overridden(full, overrides), path)
 
 
 PRESETS_DIR = Path(__file__).parent / "configs" / "presets"
@@ -279,6 +296,34 @@ def without_removed_keys(d: dict, source: str | Path) -> dict:
         if isinstance(out.get(section), dict) and key in out[section]:
             _check_removed_key(dotted, out[section][key], source)
             out[section] = {k: v for k, v in out[section].items() if k != key}
+    return out
+
+
+# Keys that moved in 0.3.0: stage 1's losses and optimiser left ``projection`` (the tokenizer's architecture,
+# saved with its weights) for ``stage1`` (saved with the run). A saved run is read with them at their new place;
+# a config file, dict or override that uses an old name is told the new one.
+MOVED_KEYS: dict[str, str] = {f"projection.{f.name}": f"stage1.{f.name}" for f in dataclasses.fields(Stage1Config)}
+
+
+def _moved_key_error(old: list[str], source: str | Path) -> ValueError:
+    verb = "is" if len(old) == 1 else "are"
+    return ValueError(f"{source}: {', '.join(old)} {verb} now {', '.join(MOVED_KEYS[k] for k in old)}: since llmar 0.3.0 "
+                      "stage 1's losses and optimiser settings have their own section, stage1:, and projection: holds "
+                      "the tokenizer's architecture (saved with its weights)")
+
+
+def with_moved_keys(d: dict, source: str | Path, migrate: bool) -> dict:
+    """``d`` (a whole config) with the keys of :data:`MOVED_KEYS` at their new place (``migrate``, for saved
+    runs), or an error naming the first old key it holds."""
+    old = {k for k in MOVED_KEYS if isinstance(d.get("projection"), dict) and k.split(".")[1] in d["projection"]}
+    if not old:
+        return d
+    if not migrate:
+        raise _moved_key_error(sorted(old), source)
+    out = dict(d)
+    out["projection"] = {k: v for k, v in d["projection"].items() if f"projection.{k}" not in old}
+    moved = {MOVED_KEYS[k].split(".")[1]: d["projection"][k.split(".")[1]] for k in old}
+    out["stage1"] = {**moved, **(d.get("stage1") or {})}
     return out
 
 
@@ -351,6 +396,8 @@ def _overridden(d: dict, overrides: list[str]) -> dict:
         if key.strip() in REMOVED_KEYS:
             _check_removed_key(key.strip(), value, f"override {item!r}")
             continue
+        if key.strip() in MOVED_KEYS:
+            raise _moved_key_error([key.strip()], f"override {item!r}")
         node = d
         parts = key.strip().split(".")
         for p in parts[:-1]:

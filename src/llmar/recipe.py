@@ -3,7 +3,7 @@
 The config's defaults are the recommended recipe (:data:`RECIPE_REASONS` says why each of its measured
 choices is what it is); this module fills in only what the data decides: the kind, the frame count from the
 clip lengths, the number of bodies, whether the view can be aligned, the split, and the frames per token.
-Training budgets are counted in optimizer steps with floors (``projection.min_steps``, ``train.min_steps``),
+Training budgets are counted in optimizer steps with floors (``stage1.min_steps``, ``train.min_steps``),
 so a 200-clip set and NTU-120 both train properly without a number to tune here. ``preset="paper"`` starts
 from the paper's formulation instead (``configs/presets/paper.yaml``).
 """
@@ -31,8 +31,8 @@ RECIPE_REASONS = {
     "data.rotation_deg": "±45° with alignment cost 14 points on the NW-UCLA probe (docs/benchmarks.md)",
     "projection.encoder": ("the graph network's blocks, trained for the classes: the probe on its vectors reads "
                            "90.5 % of UTD-MHAD against 63.3 with the light encoder (docs/results/utd-mhad.md)"),
-    "projection.recon_weight": "reconstruction and token priors off: with them the probe reads 77.9 % of UTD-MHAD",
-    "projection.min_steps": "a floor on stage-1 steps: a small set trains more epochs",
+    "stage1.recon_weight": "reconstruction and token priors off: with them the probe reads 77.9 % of UTD-MHAD",
+    "stage1.min_steps": "a floor on stage-1 steps: a small set trains more epochs",
     "llm.entry": "the encoder's vectors, unquantised: +4.1 on NW-UCLA (3 seeds), +0.5 on Florence (10 folds)",
     "train.min_steps": "a floor on stage-2 steps: a small set trains more epochs",
     "train.token_dropout": ("blank a fifth of the action positions in stage-2 training: UTD-MHAD's held-out "

@@ -45,8 +45,10 @@ def plot_rank_frequency(counts: np.ndarray, exponent: float, path: Path) -> None
 
 
 @torch.no_grad()
-def projection_diagnostics(vqvae, tokens: np.ndarray, recon_error: float, embeddings: torch.Tensor, out_dir: Path) -> dict:
-    """Write diagnostics.json and zipf.png under ``out_dir`` and return the figures."""
+def projection_diagnostics(vqvae, tokens: np.ndarray, recon_error: float, embeddings: torch.Tensor, out_dir: Path, *,
+                           zipf_exponent: float = 1.0) -> dict:
+    """Write diagnostics.json and zipf.png under ``out_dir`` and return the figures; ``zipf_exponent``: the
+    Zipf prior's target exponent (``stage1.zipf_exponent``), drawn beside the fitted one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     k = vqvae.cfg.num_codes
@@ -63,13 +65,13 @@ def projection_diagnostics(vqvae, tokens: np.ndarray, recon_error: float, embedd
         "dead_codes": int((counts == 0).sum()),
         "perplexity": float(stats["perplexity"]),
         "zipf_exponent_fit": zipf_fit(counts),
-        "zipf_exponent_target": vqvae.cfg.zipf_exponent,
+        "zipf_exponent_target": zipf_exponent,
         "mmd_to_llm_embeddings": mmd,
         "num_tokens": int(tokens.size),
     }
     if hasattr(vqvae.codebook, "curvature"):
         c = vqvae.codebook.curvature
         diag["curvature"] = float(c() if callable(c) else c)
-    plot_rank_frequency(counts, vqvae.cfg.zipf_exponent, out_dir / "zipf.png")
+    plot_rank_frequency(counts, zipf_exponent, out_dir / "zipf.png")
     atomic_save_json(diag, out_dir / "diagnostics.json")
     return diag

@@ -1,5 +1,9 @@
 """The action VQ-VAE: skeleton clip -> discrete action tokens -> reconstructed clip.
 
+The model holds its architecture (``ProjectionConfig``, saved with its weights); what stage 1 trains it
+for, its loss terms and their weights, is :mod:`llmar.projection.objective`, under the run's ``stage1``
+settings.
+
 Encoder: the one ``projection.encoder`` names in :data:`llmar.projection.encoders.ENCODERS` (graph
 convolutions over the joint tree, then time downsampled by ``temporal_downsample``: 64 frames -> 16 time
 steps per body). Each body is encoded on its own, so several people give several token runs
@@ -17,11 +21,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from llmar.config import SAVED_RUN_PRESET, ProjectionConfig, preset_values, without_removed_keys
+from llmar.config import MOVED_KEYS, SAVED_RUN_PRESET, ProjectionConfig, preset_values, without_removed_keys
 from llmar.data.layout import JointLayout
-from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook, soft_assign
+from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook
 from llmar.projection.encoders import Decoder, build_encoder
-from llmar.projection.priors import context_sensitivity_loss, mmd_rbf, zipf_loss
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
 
@@ -47,10 +50,10 @@ class VQVAEOutput:
     z: torch.Tensor  # [B, M, T', D] encoder output (continuous)
     quantized: torch.Tensor  # [B, M, T', D] straight-through code vectors
     indices: torch.Tensor  # [B, M, T'] action tokens
-    probs: torch.Tensor  # [n_present_bodies, T', K] soft assignments (for the priors)
+    distances: torch.Tensor  # [n_present_bodies, T', K] squared distances to every code (the priors read them)
     body_mask: torch.Tensor  # [B, M]
-    losses: dict[str, torch.Tensor]
-    class_logits: torch.Tensor | None = None  # [B, K] from the class head, when it has one and labels are given
+    codebook_loss: torch.Tensor  # scalar: codes pulled to the encoder outputs
+    commitment_loss: torch.Tensor  # scalar: encoder outputs pulled to their codes
 
 
 class ActionVQVAE(nn.Module):
@@ -63,6 +66,8 @@ class ActionVQVAE(nn.Module):
 
     def __init__(self, cfg: ProjectionConfig, layout: JointLayout, in_channels: int, llm_width: int,
                  num_classes: int = 0):
+        """``num_classes`` > 0 gives the model a class head over that many classes (stage 1's class-aware
+        term trains it; unused at inference)."""
         super().__init__()
         self.cfg, self.layout, self.in_channels, self.llm_width = cfg, layout, in_channels, llm_width
         self.num_classes = num_classes
@@ -78,9 +83,8 @@ class ActionVQVAE(nn.Module):
         self.to_llm = nn.Linear(cfg.code_dim, llm_width)
         # class-aware term: a small head reads the quantized sentence, so the tokens themselves (not only
         # the encoder) must carry what separates the classes; with `class_input: encoder` it reads the
-        # unquantised vectors, which is what the LLM reads with `llm.entry: continuous`; unused at inference
-        self.classifier = ClassHead(cfg.code_dim, cfg.hidden_dim, num_classes) if (
-            cfg.class_weight > 0 and num_classes > 0) else None
+        # unquantised vectors, which is what the LLM reads with `llm.entry: continuous`
+        self.classifier = ClassHead(cfg.code_dim, cfg.hidden_dim, num_classes) if num_classes > 0 else None
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B, M, T, V, C] -> (z [B, M, T', D], body_mask [B, M])."""
@@ -103,9 +107,8 @@ class ActionVQVAE(nn.Module):
         """[K, llm_width]: every code projected into the LLM's embedding space."""
         return self.project(self.codebook.code_vectors())
 
-    def forward(self, x: torch.Tensor, llm_embeddings: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None) -> VQVAEOutput:
-        cfg = self.cfg
+    def forward(self, x: torch.Tensor) -> VQVAEOutput:
+        """x [B, M, T, V, C] -> what stage 1's objective reads (:mod:`llmar.projection.objective`)."""
         z, mask = self.encode(x)
         # only present bodies reach the codebook: zero-padded absent ones would skew its losses and usage
         q = self.codebook(z[mask])
@@ -113,31 +116,13 @@ class ActionVQVAE(nn.Module):
         indices = torch.zeros(z.shape[:-1], dtype=torch.long, device=z.device)
         indices[mask] = q.indices
         recon = self.decoder(quantized.flatten(0, 1)).reshape(x.shape)
-        valid = mask[..., None, None, None].to(x.dtype)
-        # reconstruction of present bodies only; an absent body has nothing to reconstruct
-        recon_loss = ((recon - x) ** 2 * valid).sum() / (valid.sum() * x[0, 0].numel()).clamp(min=1)
-        present = soft_assign(q.distances, cfg.assignment_temperature)  # [n_bodies, T', K]
-        losses = {
-            "recon": recon_loss,
-            "codebook": q.codebook_loss,
-            "commitment": q.commitment_loss,
-        }
-        if cfg.zipf_weight > 0:
-            losses["zipf"] = zipf_loss(present, cfg.zipf_exponent)
-        if cfg.context_weight > 0:
-            losses["context"] = context_sensitivity_loss(present)
-        if cfg.mmd_weight > 0 and llm_embeddings is not None:
-            losses["mmd"] = mmd_rbf(self.code_embeddings(), llm_embeddings)
-        logits = None
-        if self.classifier is not None and labels is not None:
-            logits = self.classifier(z if cfg.class_input == "encoder" else quantized, mask)
-            losses["class"] = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
-        weights = {"recon": cfg.recon_weight, "codebook": cfg.codebook_weight, "commitment": cfg.commitment_weight,
-                   "zipf": cfg.zipf_weight, "context": cfg.context_weight, "mmd": cfg.mmd_weight,
-                   "class": cfg.class_weight}
-        # a term weighted zero is still reported, but leaves the graph (no gradient into the decoder then)
-        losses["total"] = sum(weights[k] * v for k, v in losses.items() if weights[k])
-        return VQVAEOutput(recon, z, quantized, indices, present, mask, losses, logits)
+        return VQVAEOutput(recon, z, quantized, indices, q.distances, mask, q.codebook_loss, q.commitment_loss)
+
+    def class_logits(self, out: VQVAEOutput) -> torch.Tensor | None:
+        """[B, K] from the class head on what ``projection.class_input`` names; None without a head."""
+        if self.classifier is None:
+            return None
+        return self.classifier(out.z if self.cfg.class_input == "encoder" else out.quantized, out.body_mask)
 
     # -- persistence --------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path) -> None:
@@ -154,10 +139,15 @@ class ActionVQVAE(nn.Module):
         directory = Path(directory)
         meta = json.loads((directory / "config.json").read_text())
         saved = without_removed_keys({"projection": meta["projection"]}, directory / "config.json")["projection"]
+        num_classes = meta.get("num_classes", 0)
+        training = {k: saved.pop(k) for k in list(saved) if f"projection.{k}" in MOVED_KEYS}
+        if training:  # saved before llmar 0.3.0, with stage 1's settings: it had a head iff class_weight > 0
+            paper = preset_values(SAVED_RUN_PRESET).get("stage1", {})
+            num_classes = num_classes if training.get("class_weight", paper.get("class_weight", 0.0)) > 0 else 0
         # keys a file lacks take the defaults it was saved under (Config.load_saved says why)
         saved = {**preset_values(SAVED_RUN_PRESET).get("projection", {}), **saved}
         model = cls(ProjectionConfig(**saved), JointLayout.from_dict(meta["layout"]),
-                    meta["in_channels"], meta["llm_width"], meta.get("num_classes", 0))
+                    meta["in_channels"], meta["llm_width"], num_classes)
         model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))
         return model
 

@@ -96,8 +96,8 @@ def _recipe(cfg: Config) -> str:
     p = cfg.projection
     tokens = "one token per body part per step" if p.part_tokens else "one token per step"
     stage1 = (f"`{p.encoder}` encoder, a step per {p.temporal_downsample} frames, {tokens}; "
-              f"{p.codebook} codebook of {p.num_codes} codes x {p.code_dim}; class-aware term {p.class_weight:g}; "
-              f"{p.epochs} epochs")
+              f"{p.codebook} codebook of {p.num_codes} codes x {p.code_dim}; class-aware term {cfg.stage1.class_weight:g}; "
+              f"{cfg.stage1.epochs} epochs")
     stage2 = {"lora": f"LoRA (r {cfg.llm.lora_r}, alpha {cfg.llm.lora_alpha}, on {', '.join(cfg.llm.lora_targets)})",
               "full": "full fine-tuning", "none": "the LLM frozen, only the projection trained"}.get(cfg.llm.finetune,
                                                                                                   cfg.llm.finetune)
