@@ -314,17 +314,15 @@ def _moved_key_error(old: list[str], source: str | Path) -> ValueError:
 
 def with_moved_keys(d: dict, source: str | Path, migrate: bool) -> dict:
     """``d`` (a whole config) with the keys of :data:`MOVED_KEYS` at their new place (``migrate``, for saved
-    runs), or an error naming the first old key it holds."""
-    old = {k for k in MOVED_KEYS if isinstance(d.get("projection"), dict) and k.split(".")[1] in d["projection"]}
+    runs), or an error naming every old key it holds."""
+    projection = d.get("projection")
+    old = sorted(k for k in projection or {} if f"projection.{k}" in MOVED_KEYS) if isinstance(projection, dict) else []
     if not old:
         return d
     if not migrate:
-        raise _moved_key_error(sorted(old), source)
-    out = dict(d)
-    out["projection"] = {k: v for k, v in d["projection"].items() if f"projection.{k}" not in old}
-    moved = {MOVED_KEYS[k].split(".")[1]: d["projection"][k.split(".")[1]] for k in old}
-    out["stage1"] = {**moved, **(d.get("stage1") or {})}
-    return out
+        raise _moved_key_error([f"projection.{k}" for k in old], source)
+    return {**d, "projection": {k: v for k, v in projection.items() if k not in old},
+            "stage1": {**{k: projection[k] for k in old}, **(d.get("stage1") or {})}}
 
 
 def _build(cls, d: dict, prefix: str):

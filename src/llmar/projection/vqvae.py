@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-from llmar.config import MOVED_KEYS, SAVED_RUN_PRESET, ProjectionConfig, preset_values, without_removed_keys
+from llmar.config import SAVED_RUN_PRESET, ProjectionConfig, preset_values, with_moved_keys, without_removed_keys
 from llmar.data.layout import JointLayout
 from llmar.projection.codebook import EuclideanCodebook, HyperbolicCodebook
 from llmar.projection.encoders import Decoder, build_encoder
@@ -137,15 +137,17 @@ class ActionVQVAE(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> ActionVQVAE:
         directory = Path(directory)
-        meta = json.loads((directory / "config.json").read_text())
-        saved = without_removed_keys({"projection": meta["projection"]}, directory / "config.json")["projection"]
-        num_classes = meta.get("num_classes", 0)
-        training = {k: saved.pop(k) for k in list(saved) if f"projection.{k}" in MOVED_KEYS}
-        if training:  # saved before llmar 0.3.0, with stage 1's settings: it had a head iff class_weight > 0
-            paper = preset_values(SAVED_RUN_PRESET).get("stage1", {})
-            num_classes = num_classes if training.get("class_weight", paper.get("class_weight", 0.0)) > 0 else 0
+        source = directory / "config.json"
+        meta = json.loads(source.read_text())
+        split = with_moved_keys(without_removed_keys({"projection": meta["projection"]}, source), source, migrate=True)
+        saved, training = split["projection"], split.get("stage1", {})
         # keys a file lacks take the defaults it was saved under (Config.load_saved says why)
-        saved = {**preset_values(SAVED_RUN_PRESET).get("projection", {}), **saved}
+        defaults = preset_values(SAVED_RUN_PRESET)
+        num_classes = meta.get("num_classes", 0)
+        if training:  # saved before llmar 0.3.0, with stage 1's settings: it had a head iff class_weight > 0
+            weight = training.get("class_weight", defaults.get("stage1", {}).get("class_weight", 0.0))
+            num_classes = num_classes if weight > 0 else 0
+        saved = {**defaults.get("projection", {}), **saved}
         model = cls(ProjectionConfig(**saved), JointLayout.from_dict(meta["layout"]),
                     meta["in_channels"], meta["llm_width"], num_classes)
         model.load_state_dict(load_file(directory / "model.safetensors", device=map_location))
