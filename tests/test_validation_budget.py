@@ -143,3 +143,27 @@ def test_llmar_with_the_graph_encoder_follows_its_validation_part(tmp_path, tiny
         budget = metrics["budget"][stage]
         assert budget["best_step"] in [step for step, *_ in budget["history"]]
         assert budget["stable_end"] is not None
+
+
+@pytest.mark.filterwarnings("error:stage 1 ended while its loss was still falling")
+def test_llmar_replay_keeps_stage_2_off_the_validation_part_stage_1_was_retrained_on(tmp_path, tiny_llm_dir):
+    """With ``retrain`` stage 1 is replayed on every training clip, the validation part included, so stage 2
+    cannot be judged on that part: it trains its fixed budget on every clip. The replay's length was chosen on
+    validation, so it does not warn that a step floor is too low."""
+    cfg = Config.from_dict({
+        "preset": "paper",
+        "output_dir": str(tmp_path / "llmar"),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1},
+        "projection": {"num_codes": 16, "code_dim": 16, "hidden_dim": 16, "temporal_downsample": 4},
+        "stage1": {"epochs": 2, "batch_size": 8},
+        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
+        "train": {"budget": "validation", "validation_weights": "retrain", "validation_patience": 1, "epochs": 1,
+                  "min_steps": 20, "batch_size": 4, "eval_batch_size": 4, "max_test_samples": 8},
+    })
+    _, metrics = train(cfg)
+    assert metrics["budget"]["stage1"]["weights"] == "retrain" and metrics["budget"]["stage1"]["history"]
+    assert metrics["budget"]["stage2"]["weights"] == "fixed"
+    assert metrics["stage2_steps"] == 20  # the step floor on every training clip, no search
+    assert not (tmp_path / "llmar" / "checkpoints_validation").exists()
+    assert "stage 2 trains the epochs above" in (tmp_path / "llmar" / "README.md").read_text()

@@ -138,7 +138,7 @@ class TrainConfig(_Section):
     budget: Literal["fixed", "validation"] = "fixed"  # fixed: the epochs and step floors above; validation: each stage ends when a part held out of the training split stops improving
     validation_share: float = 0.2  # budget validation: share of training subjects (without subject tags: of each class's clips) held out
     validation_patience: int = 5  # budget validation: evaluations without improvement before the learning rate decays
-    validation_weights: Literal["best", "retrain"] = "best"  # budget validation: best (keep the best-validation weights) or retrain (replay the schedule on every training clip)
+    validation_weights: Literal["best", "retrain"] = "best"  # budget validation: best (keep the best-validation weights) or retrain (replay the schedule on every training clip; LLM-AR's stage 2 then trains its fixed budget, as its stage 1 has seen the validation part)
     eval_batch_size: int = 16  # clips per batch in evaluation and predict
     eval_top_k: int | None = 5  # exact top-k by trie search (top-1/top-5 need no more); None: score every name
     checkpoint_every: int = 200  # optimizer steps between checkpoints (always one at the end)

@@ -15,6 +15,7 @@ from llmar.training.context import RunContext
 from llmar.training.data import make_loader
 from llmar.training.stage1 import embedding_sample, run_stage1
 from llmar.training.stage2 import attach_finetuning, score_loader, set_trainable, train_recognizer
+from llmar.training.trainer import StageData
 from llmar.utils import seed_everything
 
 
@@ -59,13 +60,21 @@ def fit_llmar(model: LLMActionRecognizer, ctx: RunContext) -> tuple[LLMActionRec
             loss = np.mean([float(m(b["x"].to(accelerator.device), b["y"].to(accelerator.device))) for b in loader])
         return float((scores.argmax(1) == labels).mean()), float(loss)
 
-    result = train_recognizer(model, loader_for, ctx.data, cfg, accelerator, run_dir=ctx.run_dir, logger=ctx.logger,
+    data, stage2_budget = ctx.data, None
+    if data.validation is not None and cfg.train.validation_weights == "retrain":
+        # stage 1 was replayed on every training clip, the validation part included: read through it, that
+        # part would no longer be held out, and stage 2 would stop on an optimistic figure
+        data = StageData(train=data.train)
+        stage2_budget = {"weights": "fixed", "summary": "stage 2: the fixed budget on every training clip (stage 1 "
+                         "was retrained on the validation part, so it cannot judge stage 2)"}
+        accelerator.print(stage2_budget["summary"])
+    result = train_recognizer(model, loader_for, data, cfg, accelerator, run_dir=ctx.run_dir, logger=ctx.logger,
                               resume=ctx.resume, evaluate=evaluate)
     info = {"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]}
-    if "validation" in result:
+    if ctx.data.validation is not None:
         budget_file = ctx.run_dir / "stage1" / "budget.json"
         info["budget"] = {"stage1": json.loads(budget_file.read_text()) if budget_file.exists() else None,
-                          "stage2": result["validation"]}
+                          "stage2": result.get("validation", stage2_budget)}
     return accelerator.unwrap_model(model), info
 
 

@@ -89,6 +89,10 @@ def _recipe(cfg: Config) -> str:
     budget = ("- budget: the epochs above" if t.budget == "fixed" else
               f"- budget: each stage ends when a validation part ({t.validation_share:g} of the training split) stops "
               "improving; metrics.json `budget` records what each chose")
+    if t.budget == "validation" and t.validation_weights == "retrain" and cfg.model == "llmar":
+        budget = (f"- budget: stage 1 trains while a validation part ({t.validation_share:g} of the training split) "
+                  "improves, then replays that schedule on every clip; stage 2 trains the epochs above (the replayed "
+                  "stage 1 has seen the validation part); metrics.json `budget` records what stage 1 chose")
     if cfg.model != "llmar":
         g = cfg.gcn
         return (f"## Recipe\n\n- CTR-GCN, {g.num_stages} stages from {g.base_channels} channels, {g.epochs} epochs, "

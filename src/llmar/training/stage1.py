@@ -145,7 +145,7 @@ def train_projection(vqvae: ActionVQVAE, loader, embeddings: torch.Tensor, accel
     if validation:
         if best is not None:
             restore(accelerator.unwrap_model(model), best)
-    else:
+    elif replay is None:  # a replay's length was chosen on validation: no step floor to raise
         warn_if_still_falling(losses, "stage 1", "stage1.min_steps")
     accelerator.wait_for_everyone()
     return {"steps": step, "schedule": plateau, "tracker": tracker}
