@@ -123,22 +123,26 @@ def test_fixed_budget_is_unchanged_by_the_new_keys():
         stage_data(None, np.arange(3), replace(cfg, train=replace(cfg.train, budget="auto")), None)
 
 
-def test_llmar_with_the_graph_encoder_follows_its_validation_part(tmp_path, tiny_llm_dir):
-    """Both stages of LLM-AR stop on validation; the graph encoder's fixed adjacency (a non-persistent buffer)
-    must not break keeping and restoring the best weights."""
-    cfg = Config.from_dict({
+def tiny_llmar_on_validation(tmp_path, tiny_llm_dir, projection: dict, train: dict) -> Config:
+    """A few-second LLM-AR run (tiny Llama, four synthetic subjects) under ``train.budget: validation``, with
+    ``projection`` and ``train`` keys added."""
+    return Config.from_dict({
         "preset": "paper",
         "output_dir": str(tmp_path / "llmar"),
         "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
                  "num_frames": 16, "max_bodies": 1},
-        "projection": {"encoder": "gcn", "graph_width": 8, "temporal_downsample": 4, "num_codes": 16,
-                       "code_dim": 16, "hidden_dim": 16},
+        "projection": {"temporal_downsample": 4, "num_codes": 16, "code_dim": 16, "hidden_dim": 16, **projection},
         "stage1": {"epochs": 2, "batch_size": 8},
         "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
         "train": {"budget": "validation", "validation_patience": 1, "epochs": 1, "batch_size": 4,
-                  "eval_batch_size": 4, "max_test_samples": 8},
+                  "eval_batch_size": 4, "max_test_samples": 8, **train},
     })
-    _, metrics = train(cfg)
+
+
+def test_llmar_with_the_graph_encoder_follows_its_validation_part(tmp_path, tiny_llm_dir):
+    """Both stages of LLM-AR stop on validation; the graph encoder's fixed adjacency (a non-persistent buffer)
+    must not break keeping and restoring the best weights."""
+    _, metrics = train(tiny_llmar_on_validation(tmp_path, tiny_llm_dir, {"encoder": "gcn", "graph_width": 8}, {}))
     for stage in ("stage1", "stage2"):
         budget = metrics["budget"][stage]
         assert budget["best_step"] in [step for step, *_ in budget["history"]]
@@ -150,17 +154,7 @@ def test_llmar_replay_keeps_stage_2_off_the_validation_part_stage_1_was_retraine
     """With ``retrain`` stage 1 is replayed on every training clip, the validation part included, so stage 2
     cannot be judged on that part: it trains its fixed budget on every clip. The replay's length was chosen on
     validation, so it does not warn that a step floor is too low."""
-    cfg = Config.from_dict({
-        "preset": "paper",
-        "output_dir": str(tmp_path / "llmar"),
-        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
-                 "num_frames": 16, "max_bodies": 1},
-        "projection": {"num_codes": 16, "code_dim": 16, "hidden_dim": 16, "temporal_downsample": 4},
-        "stage1": {"epochs": 2, "batch_size": 8},
-        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
-        "train": {"budget": "validation", "validation_weights": "retrain", "validation_patience": 1, "epochs": 1,
-                  "min_steps": 20, "batch_size": 4, "eval_batch_size": 4, "max_test_samples": 8},
-    })
+    cfg = tiny_llmar_on_validation(tmp_path, tiny_llm_dir, {}, {"validation_weights": "retrain", "min_steps": 20})
     _, metrics = train(cfg)
     assert metrics["budget"]["stage1"]["weights"] == "retrain" and metrics["budget"]["stage1"]["history"]
     assert metrics["budget"]["stage2"]["weights"] == "fixed"
