@@ -93,7 +93,7 @@ class Stage1Config(_Section):
     assignment_temperature: float = 1.0  # temperature of the soft code assignments the priors read
     class_weight: float = 1.0  # class-aware term: cross-entropy of a class head (reading what projection.class_input says); 0: no head
     label_smoothing: float = 0.1  # class-aware term: label smoothing of its cross-entropy
-    epochs: int = 20  # stage-1 epochs (see min_steps)
+    epochs: int = 40  # stage-1 epochs (see min_steps)
     min_steps: int = 800  # at least this many stage-1 steps, however few epochs that takes on a small set
     batch_size: int = 16  # stage-1 clips per batch (per process)
     lr: float = 2e-3  # stage-1 learning rate (AdamW)
