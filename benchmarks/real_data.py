@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import shutil
 import statistics
@@ -146,6 +147,8 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
            "recipe": "derived" if derived else "config file", "date": datetime.date.today().isoformat(), **extra}
     if torch.cuda.is_available():  # rows without this field ran on the project's CPU machine
         row["device"] = torch.cuda.get_device_name(0)
+    # stage 2's figures are bit-identical within one set of library versions, not across them
+    row["versions"] = {name: importlib.metadata.version(name) for name in ("torch", "transformers", "peft", "accelerate")}
     if stage1_from:  # train_seconds then counts stage 2 only
         reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
         row["stage1_from"] = stage1_from

@@ -34,8 +34,8 @@ RECIPE_REASONS = {
     "stage1.recon_weight": "reconstruction and token priors off: with them the probe reads 77.9 % of UTD-MHAD",
     "stage1.min_steps": "a floor on stage-1 steps: a small set trains more epochs",
     "stage1.epochs": ("40, not 20: on UTD-MHAD's held-out training subjects stage 1's head read 4.6 points "
-                      "less at 30 epochs than at 39; on its test subjects 91.0 % against 88.7 (seeds 0, 1; "
-                      "docs/results/utd-mhad.md)"),
+                      "less at 30 epochs than at 39; on its test subjects the head reads 93.0 % against 89.9 "
+                      "(3 seeds; docs/results/utd-mhad.md)"),
     "llm.entry": "the encoder's vectors, unquantised: +4.1 on NW-UCLA (3 seeds), +0.5 on Florence (10 folds)",
     "train.min_steps": "a floor on stage-2 steps: a small set trains more epochs",
     "train.token_dropout": ("blank a fifth of the action positions in stage-2 training: UTD-MHAD's held-out "
