@@ -115,6 +115,8 @@ def test_derived_split_holds_out_groups_and_keeps_a_given_test_split():
     assert cfg.train.token_dropout == 0.2 and "UTD-MHAD" in why["train.token_dropout"]
     # stage 1's epochs as chosen on UTD-MHAD's held-out training subjects
     assert cfg.stage1.epochs == 40 and "held-out" in why["stage1.epochs"]
+    # and stage 2 drawn three times, its answers averaged, as chosen on the same subjects
+    assert cfg.train.adapters == 3 and "held-out" in why["train.adapters"]
 
 
 def test_a_config_with_only_data_gets_the_recommended_recipe(tmp_path):

@@ -118,7 +118,8 @@ class Recognizer:
         By default an exact best-first search over the names' trie finds the top k, scoring only what they
         need; each probability is then the LLM's own probability of answering that name (exp of its
         log-likelihood), as the other names' scores are not computed. ``all_scores`` scores every candidate
-        and gives a softmax over them instead (same top k). ``classes`` scores names never trained on (open
+        and gives a softmax over them instead (same top k). A run with several adapters (``train.adapters``)
+        always scores every candidate: each probability is the adapters' mean softmax over the names. ``classes`` scores names never trained on (open
         vocabulary); ``generate`` also returns the LLM's free answer.
         """
         names = list(classes) if classes else self.classes

@@ -124,6 +124,7 @@ class TrainConfig(_Section):
     _section = "train."
     seed: int = 0  # seed of the whole run (stage 1, stage 2 unless stage2_seed, the baseline)
     stage2_seed: int | None = None  # LLM-AR: stage 2's own seed (LoRA init, order, augmentation); None: train.seed
+    adapters: int = 3  # LLM-AR: stage 2 trained this many times on one stage 1 (seeds stage2_seed, +1, ...), each a LoRA adapter with its own map to the LLM; the answer averages their name probabilities
     epochs: int = 4  # stage-2 epochs (see min_steps)
     batch_size: int = 8  # stage-2 clips per batch (per process)
     grad_accum: int = 1  # batches accumulated per optimizer step
@@ -153,6 +154,8 @@ class TrainConfig(_Section):
             raise ValueError(f"config train.token_dropout: {self.token_dropout} is not in [0, 1)")
         if not 0 < self.validation_share < 1:
             raise ValueError(f"config train.validation_share: {self.validation_share} is not in (0, 1)")
+        if self.adapters < 1:
+            raise ValueError(f"config train.adapters: {self.adapters} is not a positive count")
 
 
 @dataclass
@@ -196,6 +199,9 @@ class Config(_Section):
                              "are plain text): set train.token_dropout: 0 with llm.entry: snap")
         if self.train.encoder_lr > 0 and self.llm.entry != "continuous":
             raise ValueError("config train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
+        if self.train.adapters > 1 and (self.llm.finetune != "lora" or self.train.encoder_lr > 0):
+            raise ValueError("config train.adapters > 1 needs llm.finetune: lora and train.encoder_lr: 0 (the "
+                             "adapters share the frozen LLM and stage 1's encoder)")
 
     @classmethod
     def from_dict(cls, d: dict, source: str | Path = "config") -> Config:

@@ -38,6 +38,9 @@ RECIPE_REASONS = {
                       "(3 seeds; docs/results/utd-mhad.md)"),
     "llm.entry": "the encoder's vectors, unquantised: +4.1 on NW-UCLA (3 seeds), +0.5 on Florence (10 folds)",
     "train.min_steps": "a floor on stage-2 steps: a small set trains more epochs",
+    "train.adapters": ("three stage-2 draws, their answers averaged: on UTD-MHAD's two held-out training "
+                       "subjects 88.9 and 84.3 % against 84.3 and 81.5 for one draw (the mean of three); stage 2 "
+                       "takes three times as long (docs/results/utd-mhad.md)"),
     "train.token_dropout": ("blank a fifth of the action positions in stage-2 training: UTD-MHAD's held-out "
                             "training subject, 93.8 % against 93.5 over four draws, a tie kept by the higher mean; "
                             "its test subjects 89.3 against 87.9 (3 seeds; docs/results/utd-mhad.md)"),

@@ -2,16 +2,19 @@
 
 Layout: ``config.yaml``, ``README.md`` (the model card: ``llmar train`` and ``Recognizer.save_pretrained`` write it),
 ``labels.json`` (class names, joint layout), ``projection/`` (the VQ-VAE with its
-code-to-LLM map), ``tokens.json`` (action tokens, snap table), ``adapter/`` (LoRA) or ``llm/`` (full
+code-to-LLM map), ``tokens.json`` (action tokens, snap table), ``adapter/`` (LoRA; with ``train.adapters`` > 1
+the others in ``adapter/adapter_K/``, each with its own map, ``to_llm.safetensors``) or ``llm/`` (full
 fine-tuning: a complete Hugging Face directory), ``tokenizer/``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 from llmar.config import Config
 from llmar.data.descriptions import load_descriptions
@@ -21,7 +24,7 @@ from llmar.llm.entries import action_token
 from llmar.llm.loading import load_llm, quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.projection.vqvae import ActionVQVAE
-from llmar.utils import atomic_save_json
+from llmar.utils import atomic_save_json, atomic_save_safetensors
 
 
 def build_recognizer(config: Config, vqvae: ActionVQVAE, llm, tokenizer, classes: list[str]) -> LLMActionRecognizer:
@@ -42,7 +45,10 @@ def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecog
                       "action_tokens": [action_token(k) for k in range(model.vqvae.cfg.num_codes)],
                       "snap_ids": model.snap_ids.tolist()}, d / "tokens.json")
     if config.llm.finetune == "lora":
-        model.llm.save_pretrained(d / "adapter")
+        model.llm.save_pretrained(d / "adapter")  # adapters after the first go to adapter/NAME/
+        for name, to_llm in model.extra_maps.items():
+            atomic_save_safetensors({k: v.contiguous() for k, v in to_llm.state_dict().items()},
+                                    d / "adapter" / name / "to_llm.safetensors")
     elif config.llm.finetune == "full":
         model.llm.save_pretrained(d / "llm")
         model.tokenizer.save_pretrained(d / "llm")  # a complete HF directory: loadable on its own
@@ -61,12 +67,23 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
         llm, tokenizer = load_llm(str(d / "llm"), config.llm.dtype, attention=config.llm.attention)
     else:
         llm, tokenizer = load_llm(config.llm.path, config.llm.dtype, attention=config.llm.attention)
+    extra = [f"adapter_{k}" for k in range(2, config.train.adapters + 1)] if config.llm.finetune == "lora" else []
+    for name in extra:
+        if not (d / "adapter" / name / "to_llm.safetensors").exists():
+            raise FileNotFoundError(f"{d / 'adapter' / name}: missing, but the run's config has train.adapters "
+                                    f"{config.train.adapters} (an interrupted run: resume it with llmar train --resume)")
     if config.llm.finetune == "lora":
         from peft import PeftModel
 
         with quiet_peft():
             llm = PeftModel.from_pretrained(llm, d / "adapter")
+            for name in extra:
+                llm.load_adapter(str(d / "adapter" / name), adapter_name=name)
     model = build_recognizer(config, vqvae, llm, tokenizer, labels["classes"])
+    for name in extra:
+        to_llm = copy.deepcopy(vqvae.to_llm)
+        to_llm.load_state_dict(load_file(d / "adapter" / name / "to_llm.safetensors"))
+        model.add_adapter(name, to_llm)
     tokens = json.loads((d / "tokens.json").read_text())
     model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
     model.to(device).eval()

@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -48,11 +52,40 @@ class LLMActionRecognizer(nn.Module):
         # snap mode: code -> nearest vocabulary token, fixed after stage 1
         self.register_buffer("snap_ids", torch.zeros(vqvae.cfg.num_codes, dtype=torch.long))
         self.answer_ids = self.class_token_ids(self.classes)
+        # adapters after the first (``train.adapters``): the LLM's LoRA adapter of that name and its own map from
+        # vectors or codes to the LLM width; the first is peft's "default" with the VQ-VAE's ``to_llm``
+        self.extra_maps = nn.ModuleDict()
 
     @property
     def entry(self) -> ActionEntry:
         """The strategy for ``llm.entry`` (``entries.ENTRIES``)."""
         return ENTRIES[self.cfg.entry]
+
+    # -- adapters ---------------------------------------------------------------------------------
+    @property
+    def adapter_names(self) -> list[str]:
+        """The LoRA adapters whose answers are averaged: peft's ``default``, then any added by ``add_adapter``."""
+        return ["default", *self.extra_maps.keys()]
+
+    def add_adapter(self, name: str, to_llm: nn.Module) -> None:
+        """Join the LLM's adapter ``name`` (already loaded or trained in ``self.llm``) and a frozen copy of its
+        map ``to_llm`` to the ensemble the answers average."""
+        self.extra_maps[name] = copy.deepcopy(to_llm).requires_grad_(False)
+
+    @contextmanager
+    def reading(self, name: str) -> Iterator[None]:
+        """Adapter ``name`` and its map in use inside the block; the first adapter outside it."""
+        if name == "default":
+            yield
+            return
+        own = self.vqvae.to_llm
+        self.llm.set_adapter(name)
+        self.vqvae.to_llm = self.extra_maps[name]
+        try:
+            yield
+        finally:
+            self.vqvae.to_llm = own
+            self.llm.set_adapter("default")
 
     # -- text -----------------------------------------------------------------------------------
     def prompt_ids(self, choices: list[str] | None = None) -> tuple[list[int], list[int]]:
@@ -144,15 +177,26 @@ class LLMActionRecognizer(nn.Module):
         runs once and its key/value cache is shared by all names.
 
         ``top_k=k``: a best-first search over the names' trie (``name_search``) returns exact scores for
-        each sample's k best names and -inf for names it proved cannot reach them. ``top_k=None``: every
+        each sample's k best names and -inf for names it proved cannot reach them. With several adapters
+        (``train.adapters``) every name is scored by each and the result is the log of their mean probability
+        over the names (``top_k`` is then not used). ``top_k=None``: every
         name, through the same trie rows (each shared prefix computed once; the search's scores equal these
         bit for bit, see ``trie_expanders``). ``choices``: the names a prompt with ``{choices}`` lists
         (default: ``self.choices``). ``block_rows``: trie rows per LLM call, spread evenly over the samples
         (default: ``name_search.rows_per_call``, from the batch and the trie); ``trie_expanders`` runs them.
         """
         class_ids = self.answer_ids if class_ids is None else class_ids
-        return score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids, top_k=top_k,
-                           block_rows=block_rows, stats=stats)
+        if not self.extra_maps:
+            return score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids, top_k=top_k,
+                               block_rows=block_rows, stats=stats)
+        # several adapters: every name scored by each, their probabilities over the names averaged
+        mean = 0.0
+        for name in self.adapter_names:
+            with self.reading(name):
+                scores = score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids,
+                                     block_rows=block_rows, stats=stats)
+            mean = mean + scores.float().softmax(-1) / len(self.adapter_names)
+        return mean.log()
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
 import torch
 
-from llmar.llm.loading import load_llm
+from llmar.llm.loading import load_llm, quiet_peft
 from llmar.llm.pretrained import build_recognizer, save_recognizer
 from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.context import RunContext
 from llmar.training.data import make_loader
 from llmar.training.stage1 import embedding_sample, run_stage1
-from llmar.training.stage2 import attach_finetuning, score_loader, set_trainable, train_recognizer
+from llmar.training.stage2 import attach_finetuning, lora_config, score_loader, set_trainable, train_recognizer
 from llmar.training.trainer import StageData
 from llmar.utils import seed_everything
 
@@ -47,11 +48,12 @@ def build_llmar(ctx: RunContext) -> LLMActionRecognizer:
 
 
 def fit_llmar(model: LLMActionRecognizer, ctx: RunContext) -> tuple[LLMActionRecognizer, dict]:
-    """Stage 2; returns the trained recognizer and what to add to the run's metrics."""
+    """Stage 2 (``train.adapters`` times); returns the trained recognizer and what to add to the run's metrics."""
     cfg, ds, accelerator = ctx.cfg, ctx.ds, ctx.accelerator
+    stage1_map = copy.deepcopy(model.vqvae.to_llm.state_dict())
 
-    def loader_for(indices):
-        return make_loader(ds, indices, cfg, train=True, batch_size=cfg.train.batch_size, seed=stage2_seed(ctx))
+    def loaders(seed: int):
+        return lambda indices: make_loader(ds, indices, cfg, train=True, batch_size=cfg.train.batch_size, seed=seed)
 
     def evaluate(m, indices):
         loader = make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size)
@@ -68,14 +70,43 @@ def fit_llmar(model: LLMActionRecognizer, ctx: RunContext) -> tuple[LLMActionRec
         stage2_budget = {"weights": "fixed", "summary": "stage 2: the fixed budget on every training clip (stage 1 "
                          "was retrained on the validation part, so it cannot judge stage 2)"}
         accelerator.print(stage2_budget["summary"])
-    result = train_recognizer(model, loader_for, data, cfg, accelerator, run_dir=ctx.run_dir, logger=ctx.logger,
-                              resume=ctx.resume, evaluate=evaluate)
+    common = dict(run_dir=ctx.run_dir, logger=ctx.logger, resume=ctx.resume, evaluate=evaluate)
+    result = train_recognizer(model, loaders(stage2_seed(ctx)), data, cfg, accelerator, **common)
     info = {"stage2_steps": result["steps"], "final_train_loss": result["final_loss"]}
     if ctx.data.validation is not None:
         budget_file = ctx.run_dir / "stage1" / "budget.json"
         info["budget"] = {"stage1": json.loads(budget_file.read_text()) if budget_file.exists() else None,
                           "stage2": result.get("validation", stage2_budget)}
-    return accelerator.unwrap_model(model), info
+    model = accelerator.unwrap_model(model)
+    if cfg.train.adapters > 1:
+        _fit_more_adapters(model, ctx, data, stage1_map=stage1_map, loaders=loaders, common=common)
+    return model, info
+
+
+def _fit_more_adapters(model: LLMActionRecognizer, ctx: RunContext, data: StageData, *, stage1_map: dict, loaders,
+                       common: dict) -> None:
+    """Adapters 2 .. ``train.adapters``: each a fresh LoRA adapter and stage 1's map to the LLM, trained as a run
+    with ``train.stage2_seed`` raised by its index would train its only one (the same draws, bit for bit)."""
+    cfg, accelerator = ctx.cfg, ctx.accelerator
+    first_map = copy.deepcopy(model.vqvae.to_llm.state_dict())
+    maps = {}
+    for k in range(2, cfg.train.adapters + 1):
+        name, seed = f"adapter_{k}", stage2_seed(ctx) + k - 1
+        accelerator.print(f"stage 2, adapter {k} of {cfg.train.adapters} (stage-2 seed {seed})")
+        seed_everything(seed + 1)  # as build_llmar seeds before a run's first adapter
+        with quiet_peft():
+            model.llm.add_adapter(name, lora_config(cfg))
+        model.llm.set_adapter(name)
+        model.vqvae.to_llm.load_state_dict(stage1_map)
+        set_trainable(model, cfg.train.encoder_lr)
+        train_recognizer(model, loaders(seed), data, cfg, accelerator, stage=f"stage2_adapter{k}",
+                         checkpoint_dir=f"checkpoints_adapter{k}", **common)
+        maps[name] = copy.deepcopy(model.vqvae.to_llm)
+    # the first adapter back in place; the others join only now, so validation above read one adapter at a time
+    model.vqvae.to_llm.load_state_dict(first_map)
+    model.llm.set_adapter("default")
+    for name, to_llm in maps.items():
+        model.add_adapter(name, to_llm)
 
 
 def save_llmar(model: LLMActionRecognizer, ctx: RunContext) -> None:

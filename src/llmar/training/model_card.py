@@ -106,6 +106,8 @@ def _recipe(cfg: Config) -> str:
               "full": "full fine-tuning", "none": "the LLM frozen, only the projection trained"}.get(cfg.llm.finetune,
                                                                                                   cfg.llm.finetune)
     steps = f", at most {t.max_steps} steps" if t.max_steps else ""
+    if t.adapters > 1:
+        stage2 += f" x {t.adapters} adapters (stage-2 seeds in a row), their answer probabilities averaged"
     return (f"## Recipe\n\n- stage 1, the action tokenizer: {stage1}\n"
             f"- stage 2: {stage2}, {t.epochs} epochs{steps}, lr {t.lr:g}, batch {t.batch_size} x {t.grad_accum}, {seed}\n"
             f"{budget}\n- every setting: config.yaml")

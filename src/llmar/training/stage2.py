@@ -13,16 +13,21 @@ from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.training.trainer import LoopConfig, StageData, batches_per_process, budget, train_stage
 
 
+def lora_config(cfg: Config):
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.llm.lora_r, lora_alpha=cfg.llm.lora_alpha, lora_dropout=cfg.llm.lora_dropout,
+                      target_modules=list(cfg.llm.lora_targets), task_type="CAUSAL_LM")
+
+
 def attach_finetuning(llm, cfg: Config):
     """Wrap the frozen LLM per ``llm.finetune``: LoRA adapters (peft), full fine-tuning, or nothing."""
     mode = cfg.llm.finetune
     if mode == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        lora = LoraConfig(r=cfg.llm.lora_r, lora_alpha=cfg.llm.lora_alpha, lora_dropout=cfg.llm.lora_dropout,
-                          target_modules=list(cfg.llm.lora_targets), task_type="CAUSAL_LM")
         with quiet_peft():
-            return get_peft_model(llm, lora)
+            return get_peft_model(llm, lora_config(cfg))
     if mode == "full":
         llm.requires_grad_(True)
     return llm
@@ -77,18 +82,19 @@ def answer_loss_fn(cfg: Config):
 
 
 def train_recognizer(model: LLMActionRecognizer, loader_for, data: StageData, cfg: Config, accelerator, *, run_dir: Path,
-                     logger, resume: bool = False, evaluate=None) -> dict:
+                     logger, resume: bool = False, evaluate=None, stage: str = "stage2",
+                     checkpoint_dir: str = "checkpoints") -> dict:
     """Stage 2 through the shared trainer under the run's budget (``train.budget``; ``evaluate(model, indices)``
-    scores the validation part): checkpoints every ``train.checkpoint_every`` optimizer steps and at the end,
-    exact resume."""
+    scores the validation part): checkpoints every ``train.checkpoint_every`` optimizer steps and at the end
+    (under ``run_dir/checkpoint_dir``), exact resume."""
     tc = cfg.train
 
     def make_optimizer():
         return torch.optim.AdamW(param_groups(model, cfg), weight_decay=tc.weight_decay)
 
     steps = total_steps(cfg, batches_per_process(loader_for(data.train), accelerator))
-    loop = LoopConfig(stage="stage2", steps=steps, warmup_ratio=tc.warmup_ratio, log_every=tc.log_every,
-                      checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps")
+    loop = LoopConfig(stage=stage, steps=steps, warmup_ratio=tc.warmup_ratio, log_every=tc.log_every,
+                      checkpoint_every=tc.checkpoint_every, budget_knob="train.min_steps", checkpoint_dir=checkpoint_dir)
     return train_stage(model, answer_loss_fn(cfg), make_optimizer, loader_for, loop, data=data, evaluate=evaluate, train_cfg=tc,
                        accelerator=accelerator, run_dir=run_dir, logger=logger, resume=resume,
                        on_train_mode=_keep_vqvae_frozen)
