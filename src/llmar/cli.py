@@ -241,6 +241,9 @@ def cmd_export(args) -> int:
             "tokens": f"tokens [batch, {max_bodies}, L], the action sentence's codebook ids"}[output]
     if llm.entry == "snap":
         what += " (the LLM reads each id's vocabulary token: tokens.json, snap_ids)"
+    if output == "llm_vectors" and cfg.train.adapters > 1:
+        what += (f"; with the first of its {cfg.train.adapters} adapters' maps (the others' are in "
+                 "adapter/adapter_K/to_llm.safetensors)")
     console.print(f"wrote {out}: skeleton [{shape}] -> {what} and body_mask; exporter "
                   f"{exported_with(out).get('exporter')}, checked with onnxruntime")
     return 0
