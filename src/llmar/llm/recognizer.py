@@ -200,7 +200,7 @@ class LLMActionRecognizer(nn.Module):
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:
-        """Free generation: what the LLM says after the prompt, as text."""
+        """Free generation: what the LLM says after the prompt, as text (with several adapters, the first's)."""
         tokens, mask, continuous = self.encode_actions(x)
         ids, attn, _ = self.build_inputs(tokens, mask, choices=choices)
         return generate_text(self.llm, self.tokenizer, self.embed(ids, continuous), attn,
