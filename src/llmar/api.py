@@ -119,8 +119,9 @@ class Recognizer:
         need; each probability is then the LLM's own probability of answering that name (exp of its
         log-likelihood), as the other names' scores are not computed. ``all_scores`` scores every candidate
         and gives a softmax over them instead (same top k). A run with several adapters (``train.adapters``)
-        always scores every candidate: each probability is the adapters' mean softmax over the names. ``classes`` scores names never trained on (open
-        vocabulary); ``generate`` also returns the LLM's free answer.
+        always scores every candidate: each probability is the adapters' mean softmax over the names.
+        ``classes`` scores names never trained on (open vocabulary); ``generate`` also returns the LLM's free
+        answer.
         """
         names = list(classes) if classes else self.classes
         x = self.prepare(skeleton)

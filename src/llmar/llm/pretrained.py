@@ -22,7 +22,7 @@ from llmar.data.layout import JointLayout
 from llmar.data.selection import seen_classes
 from llmar.llm.entries import action_token
 from llmar.llm.loading import load_llm, quiet_peft
-from llmar.llm.recognizer import LLMActionRecognizer
+from llmar.llm.recognizer import LLMActionRecognizer, extra_adapter_names
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.utils import atomic_save_json, atomic_save_safetensors
 
@@ -67,7 +67,7 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
         llm, tokenizer = load_llm(str(d / "llm"), config.llm.dtype, attention=config.llm.attention)
     else:
         llm, tokenizer = load_llm(config.llm.path, config.llm.dtype, attention=config.llm.attention)
-    extra = [f"adapter_{k}" for k in range(2, config.train.adapters + 1)] if config.llm.finetune == "lora" else []
+    extra = extra_adapter_names(config.train.adapters)  # the config allows more than one with LoRA only
     for name in extra:
         if not (d / "adapter" / name / "to_llm.safetensors").exists():
             raise FileNotFoundError(f"{d / 'adapter' / name}: missing, but the run's config has train.adapters "

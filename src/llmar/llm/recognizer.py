@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,7 +28,12 @@ from llmar.llm.scoring import PromptPass, score_names
 from llmar.projection.vqvae import ActionVQVAE
 
 # the names callers have always imported from here
-__all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "nearest_class"]
+__all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "extra_adapter_names", "nearest_class"]
+
+
+def extra_adapter_names(adapters: int) -> list[str]:
+    """peft names of the adapters after the first (``train.adapters``), which is peft's ``default``."""
+    return [f"adapter_{k}" for k in range(2, adapters + 1)]
 
 
 class LLMActionRecognizer(nn.Module):
@@ -68,9 +72,9 @@ class LLMActionRecognizer(nn.Module):
         return ["default", *self.extra_maps.keys()]
 
     def add_adapter(self, name: str, to_llm: nn.Module) -> None:
-        """Join the LLM's adapter ``name`` (already loaded or trained in ``self.llm``) and a frozen copy of its
-        map ``to_llm`` to the ensemble the answers average."""
-        self.extra_maps[name] = copy.deepcopy(to_llm).requires_grad_(False)
+        """Join the LLM's adapter ``name`` (already loaded or trained in ``self.llm``) and its map ``to_llm`` (a
+        module of its own, frozen here) to the ensemble the answers average."""
+        self.extra_maps[name] = to_llm.requires_grad_(False)
 
     @contextmanager
     def reading(self, name: str) -> Iterator[None]:

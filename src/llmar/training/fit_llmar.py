@@ -10,7 +10,7 @@ import torch
 
 from llmar.llm.loading import load_llm, quiet_peft
 from llmar.llm.pretrained import build_recognizer, save_recognizer
-from llmar.llm.recognizer import LLMActionRecognizer
+from llmar.llm.recognizer import LLMActionRecognizer, extra_adapter_names
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.training.context import RunContext
 from llmar.training.data import make_loader
@@ -90,8 +90,8 @@ def _fit_more_adapters(model: LLMActionRecognizer, ctx: RunContext, data: StageD
     cfg, accelerator = ctx.cfg, ctx.accelerator
     first_map = copy.deepcopy(model.vqvae.to_llm.state_dict())
     maps = {}
-    for k in range(2, cfg.train.adapters + 1):
-        name, seed = f"adapter_{k}", stage2_seed(ctx) + k - 1
+    for k, name in enumerate(extra_adapter_names(cfg.train.adapters), start=2):
+        seed = stage2_seed(ctx) + k - 1
         accelerator.print(f"stage 2, adapter {k} of {cfg.train.adapters} (stage-2 seed {seed})")
         seed_everything(seed + 1)  # as build_llmar seeds before a run's first adapter
         with quiet_peft():
