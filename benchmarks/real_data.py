@@ -115,17 +115,28 @@ def run_dir(dataset: str, tag: str, seed: int) -> Path:
     return REPO / "runs" / "bench" / dataset / f"{tag}_seed{seed}".replace(" ", "_")
 
 
-def reuse_stage1(cfg: Config, source: Path) -> None:
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def reuse_stage1(cfg: Config, source: Path, may_differ: tuple[str, ...] = ()) -> None:
     """Start ``cfg``'s run from the finished stage 1 of the run in ``source``. Stage 1 is bit-reproducible
     (tests/test_determinism.py), so this saves its minutes without changing the figures; refused unless
-    everything stage 1 reads (data, projection, stage1, the LLM's embeddings, the seed) is the same."""
-    wanted, done = cfg.to_dict(), Config.load_saved(source / "config.yaml").to_dict()
-    for part in ("data", "projection", "stage1", "llm.path", "llm.dtype", "train.seed"):
-        mine, theirs = wanted, done
-        for key in part.split("."):
-            mine, theirs = mine[key], theirs[key]
-        if mine != theirs:
-            raise SystemExit(f"--stage1-from {source}: its {part} differs from this run's, so its stage 1 does not apply")
+    everything stage 1 reads (data, projection, stage1, the LLM's embeddings, the seed) is the same, but for the
+    keys in ``may_differ`` (a caller's statement that stage 1 does not depend on them, or that the row is
+    about reading one stage 1 with them changed)."""
+    wanted, done = _flat(cfg.to_dict()), _flat(Config.load_saved(source / "config.yaml").to_dict())
+    for part in ("data.", "projection.", "stage1.", "llm.path", "llm.dtype", "train.seed"):
+        for key in [k for k in wanted if k == part or k.startswith(part)]:
+            if key not in may_differ and wanted[key] != done.get(key):
+                raise SystemExit(f"--stage1-from {source}: its {key} differs from this run's, so its stage 1 does "
+                                 "not apply")
     if not (source / "stage1" / "model.safetensors").exists():
         raise SystemExit(f"--stage1-from {source}: no finished stage 1 there")
     out = Path(cfg.output_dir)
@@ -135,7 +146,10 @@ def reuse_stage1(cfg: Config, source: Path) -> None:
 
 
 def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str, extra: dict,
-            stage1_from: str | None = None, derived: bool = False) -> dict:
+            stage1_from: str | tuple[str, tuple[str, ...]] | None = None, derived: bool = False,
+            out: Path | None = None) -> dict:
+    """One run, its JSON row appended to ``out`` (default docs/results/<dataset>.jsonl). ``stage1_from``: the
+    tag of a run (same seed) whose stage 1 this one starts from, or (tag, config keys that may differ)."""
     derived = derived or dataset in DERIVED_ONLY
     cfg = load_config(dataset, model, overrides + [f"train.seed={seed}"], derived)
     cfg.model = "llmar" if model == "paper" else model
@@ -150,8 +164,9 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
     # stage 2's figures are bit-identical within one set of library versions, not across them
     row["versions"] = {name: importlib.metadata.version(name) for name in ("torch", "transformers", "peft", "accelerate")}
     if stage1_from:  # train_seconds then counts stage 2 only
-        reuse_stage1(cfg, run_dir(dataset, stage1_from, seed))
-        row["stage1_from"] = stage1_from
+        source, may_differ = (stage1_from, ()) if isinstance(stage1_from, str) else stage1_from
+        reuse_stage1(cfg, run_dir(dataset, source, seed), may_differ)
+        row["stage1_from"] = source
     try:
         _, metrics = train(cfg, resume=bool(stage1_from))
     except FloatingPointError as err:  # a diverged row is a result too: keep it and go on with the next row
@@ -162,7 +177,7 @@ def run_one(dataset: str, model: str, seed: int, overrides: list[str], tag: str,
                                               "eval_samples_per_second", "peak_rss_gb", "num_samples")},
                    **{k: metrics[k] for k in ("stage2_steps", "final_train_loss", "budget") if k in metrics})
     row["config"] = cfg.to_dict()
-    out = REPO / "docs" / "results" / f"{dataset}.jsonl"
+    out = out or REPO / "docs" / "results" / f"{dataset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(json.dumps(row) + "\n")
