@@ -1,27 +1,33 @@
 """Unseen actions: the paper's open-vocabulary experiment on the real sets in ../shared.
 
-    python benchmarks/unseen_classes.py florence3d --models llmar gcn_text
-    python benchmarks/unseen_classes.py nw_ucla --models llmar gcn_text --set gcn.epochs=8
+    python benchmarks/unseen_classes.py utd_mhad --models llmar gcn_text              # today's default recipe
+    python benchmarks/unseen_classes.py nw_ucla --models llmar gcn_text --folds 0
     python benchmarks/unseen_classes.py florence3d --models llmar --switch choices
-    python benchmarks/unseen_classes.py florence3d --summary
+    python benchmarks/unseen_classes.py florence3d --recipe configs                  # the configs/ files (older rows)
+    python benchmarks/unseen_classes.py utd_mhad --summary
 
-Leave-classes-out folds: the classes, shuffled once (seed 0), are cut into groups (NW-UCLA 5 folds of 2,
-Florence 3D 3 folds of 3), so every class is unseen exactly once. Each fold trains on the seen classes
-only (their clips, their names: ``data.unseen_classes``) and tests on the unseen classes' clips, scored
-(a) among the unseen names only, as the paper does, and (b) among all names (the generalised setting).
-NW-UCLA keeps its cross-view split (train views 1-2, test view 3); Florence 3D has no split that keeps
-every class, so its unseen classes' clips from every actor are the test (none of them is trained on).
+Leave-classes-out folds: the classes, shuffled once (seed 0), are cut into groups (UTD-MHAD 3 folds of 9,
+NW-UCLA 5 folds of 2, Florence 3D 3 folds of 3), so every class is unseen exactly once. Each fold trains on the
+seen classes only (their clips, their names: ``data.unseen_classes``) and tests on the test split: the unseen
+classes' clips ranked (a) among the unseen names only (ZSL, as the paper does) and (b) among every name, with
+the seen classes' test clips too (GZSL: top-1 on each and their harmonic mean). UTD-MHAD keeps its
+cross-subject split and NW-UCLA its cross-view split; Florence 3D has no split that keeps every class, so its
+unseen classes' clips from every actor are the test (none of them is trained on) and it has no GZSL figure.
 
-Models: ``llmar`` (the default recipe, configs/<dataset>.yaml) and ``gcn_text``, the field's reference: the
-graph baseline with its features mapped onto class-name sentence embeddings (all-MiniLM-L6-v2). One JSON
-line per run goes to docs/results/unseen_<dataset>.jsonl; the table (mean over folds) is printed.
+Models: ``llmar`` and ``gcn_text``, the field's reference: the graph baseline with its features mapped onto
+class-name sentence embeddings (all-MiniLM-L6-v2). ``--recipe derived`` (the default): the recipe
+``llmar train DATA`` derives, as a user gets it; ``--recipe configs``: configs/<dataset>.yaml (the rows of
+2026-11-30). One JSON line per run goes to docs/results/unseen_<dataset>.jsonl; the table (mean over folds) is
+printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -32,14 +38,18 @@ from llmar.data.florence3d import CLASSES as FLORENCE_CLASSES
 from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
 from llmar.runner import evaluate_run, train
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_data import data_path, load_config  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
+EVERY_ACTOR = [f"data.train_split=[{','.join(ACTORS)}]", f"data.test_split=[{','.join(ACTORS)}]"]
 DATASETS = {
+    "utd_mhad": {"fold_size": 9, "overrides": []},
     "nw_ucla": {"classes": NW_UCLA_CLASSES, "fold_size": 2, "llmar": "configs/nw_ucla.yaml",
                 "gcn_text": "configs/nw_ucla_gcn.yaml", "overrides": []},
     "florence3d": {"classes": FLORENCE_CLASSES, "fold_size": 3, "llmar": "configs/florence3d.yaml",
-                   "gcn_text": "configs/florence3d.yaml",
-                   "overrides": [f"data.train_split=[{','.join(ACTORS)}]", f"data.test_split=[{','.join(ACTORS)}]"]},
+                   "gcn_text": "configs/florence3d.yaml", "overrides": EVERY_ACTOR},
 }
 PROMPT_WITH_CHOICES = '"Skeleton motion: {sentence}\\nChoose from: {choices}.\\nWhat action is the person doing?\\nAnswer:"'
 # The zero-shot switches measured, as overrides of the default recipe ({dataset} is filled in).
@@ -60,32 +70,51 @@ def unseen_folds(classes: tuple[str, ...], size: int, seed: int = 0) -> list[lis
     return [[classes[i] for i in order[s : s + size]] for s in range(0, len(classes), size)]
 
 
-def run_fold(dataset: str, model: str, fold: int, unseen: list[str], switch: str, extra: list[str]) -> dict:
+def dataset_classes(dataset: str) -> tuple[str, ...]:
+    if "classes" in DATASETS[dataset]:
+        return DATASETS[dataset]["classes"]
+    from llmar.data.registry import load_dataset
+
+    return tuple(load_dataset("auto", data_path(dataset)).classes)
+
+
+def fold_dir(dataset: str, model: str, switch: str, fold: int, recipe: str) -> Path:
+    name = f"{model}_{switch}_fold{fold}" + ("_derived" if recipe == "derived" else "")
+    return REPO / "runs" / "bench" / f"unseen_{dataset}" / name.replace(" ", "_")
+
+
+def run_fold(dataset: str, model: str, fold: int, unseen: list[str], switch: str, extra: list[str],
+             recipe: str) -> dict:
     spec = DATASETS[dataset]
     overrides = ([o.replace("{dataset}", dataset) for o in SWITCHES[switch]] + spec["overrides"]
                  + [f"data.unseen_classes=[{','.join(unseen)}]"] + extra)
-    cfg = Config.load(REPO / spec[model], overrides)
-    cfg.model = model
+    if recipe == "derived":
+        cfg = load_config(dataset, model, overrides, derived=True)
+    else:
+        cfg = Config.load(REPO / spec[model], overrides)
+        cfg.model = model
     if not Path(cfg.data.path).is_absolute():
         cfg.data.path = str((REPO / cfg.data.path).resolve())
-    cfg.output_dir = str(REPO / "runs" / "bench" / f"unseen_{dataset}" / f"{model}_{switch}_fold{fold}".replace(" ", "_"))
+    cfg.output_dir = str(fold_dir(dataset, model, switch, fold, recipe))
     start = time.time()
     _, metrics = train(cfg)
-    row = {"dataset": dataset, "model": model, "switch": switch, "fold": fold, "unseen": unseen,
-           "overrides": overrides, "wall_seconds": time.time() - start, **_figures(metrics, unseen),
-           **{k: metrics[k] for k in ("train_seconds", "peak_rss_gb", "stage2_steps", "final_train_loss") if k in metrics},
+    row = {"dataset": dataset, "model": model, "switch": switch, "recipe": recipe, "fold": fold, "unseen": unseen,
+           "overrides": overrides, "date": datetime.date.today().isoformat(), "wall_seconds": time.time() - start,
+           **_figures(metrics, unseen),
+           **{k: metrics[k] for k in ("train_seconds", "eval_seconds", "peak_rss_gb", "stage2_steps", "final_train_loss")
+              if k in metrics},
            "config": cfg.to_dict()}
     return _write(dataset, row)
 
 
-def reevaluate_fold(dataset: str, model: str, fold: int, switch: str) -> dict | None:
+def reevaluate_fold(dataset: str, model: str, fold: int, switch: str, recipe: str) -> dict | None:
     """Evaluate a finished fold's saved run again with today's code (e.g. new zero-shot scorers); the new
     row keeps the training figures of the last row for that fold, and replaces it in the summary."""
-    previous = [r for r in _rows(dataset) if (r["model"], r["switch"], r["fold"]) == (model, switch, fold)]
+    previous = [r for r in _rows(dataset)
+                if (r["model"], r["switch"], _recipe(r), r["fold"]) == (model, switch, recipe, fold)]
     if not previous:
         return None
-    run_dir = REPO / "runs" / "bench" / f"unseen_{dataset}" / f"{model}_{switch}_fold{fold}".replace(" ", "_")
-    metrics = evaluate_run(run_dir)
+    metrics = evaluate_run(fold_dir(dataset, model, switch, fold, recipe))
     return _write(dataset, {**previous[-1], **_figures(metrics, previous[-1]["unseen"]), "reevaluated": True})
 
 
@@ -95,7 +124,12 @@ def _figures(metrics: dict, unseen: list[str]) -> dict:
             "unseen_mean_class_accuracy": z["mean_class_accuracy"], "unseen_chance": z["chance"],
             "unseen_conse_top1": conse["top1"] if conse else None, "all_top1": metrics["top1"],
             "all_top5": metrics["top5"], "all_chance": metrics["chance_all"],
-            "predicted_as_seen": _share_predicted_seen(metrics, unseen)}
+            "predicted_as_seen": _share_predicted_seen(metrics, unseen),
+            **{f"gzsl_{k}": v for k, v in metrics.get("generalised", {}).items()}}
+
+
+def _recipe(row: dict) -> str:
+    return row.get("recipe", "configs")  # rows before the derived recipe ran on configs/
 
 
 def _rows(dataset: str) -> list[dict]:
@@ -121,13 +155,13 @@ def _share_predicted_seen(metrics: dict, unseen: list[str]) -> float:
 
 
 def summarise(rows: list[dict]) -> str:
-    last = {(r["model"], r["switch"], r["fold"]): r for r in rows}  # a re-evaluated fold replaces its row
+    last = {(r["model"], r["switch"], _recipe(r), r["fold"]): r for r in rows}  # a re-evaluated fold replaces its row
     groups: dict[tuple, list[dict]] = {}
-    for (model, switch, _), r in last.items():
-        groups.setdefault((model, switch), []).append(r)
-    lines = ["| model | switch | folds | unseen only: top-1 % | ConSE on the LLM's answers % | chance % | "
-             "all names: top-1 % | top-5 % | chance % | unseen clips called a seen class % |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, switch, recipe, _), r in last.items():
+        groups.setdefault((model, switch, recipe), []).append(r)
+    lines = ["| model | switch | recipe | folds | unseen only: top-1 % | ConSE on the LLM's answers % | chance % | "
+             "GZSL seen % | GZSL unseen % | GZSL harmonic mean % | unseen clips called a seen class % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ms(group, key):
         vals = [100 * r[key] for r in group if r.get(key) is not None]
@@ -135,10 +169,11 @@ def summarise(rows: list[dict]) -> str:
             return "-"
         return f"{statistics.mean(vals):.1f}" + (f" ± {statistics.stdev(vals):.1f}" if len(vals) > 1 else "")
 
-    for (model, switch), group in groups.items():
-        lines.append(f"| {model} | {switch} | {len(group)} | {ms(group, 'unseen_top1')} | "
-                     f"{ms(group, 'unseen_conse_top1')} | {ms(group, 'unseen_chance')} | {ms(group, 'all_top1')} | "
-                     f"{ms(group, 'all_top5')} | {ms(group, 'all_chance')} | {ms(group, 'predicted_as_seen')} |")
+    for (model, switch, recipe), group in groups.items():
+        lines.append(f"| {model} | {switch} | {recipe} | {len(group)} | {ms(group, 'unseen_top1')} | "
+                     f"{ms(group, 'unseen_conse_top1')} | {ms(group, 'unseen_chance')} | {ms(group, 'gzsl_seen')} | "
+                     f"{ms(group, 'gzsl_unseen')} | {ms(group, 'gzsl_harmonic_mean')} | "
+                     f"{ms(group, 'predicted_as_seen')} |")
     return "\n".join(lines)
 
 
@@ -151,22 +186,26 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/unseen_<dataset>.jsonl")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the selected finished folds again, no training")
+    p.add_argument("--recipe", choices=["derived", "configs"], default="derived",
+                   help="derived: what `llmar train DATA` derives (today's default); configs: configs/<dataset>.yaml")
     args = p.parse_args()
     if args.summary:
         print(summarise(_rows(args.dataset)))
         return
     spec = DATASETS[args.dataset]
-    folds = unseen_folds(spec["classes"], spec["fold_size"])
+    if args.recipe == "configs" and args.dataset not in ("nw_ucla", "florence3d"):
+        raise SystemExit(f"--recipe configs: no configs/ file for {args.dataset}")
+    folds = unseen_folds(dataset_classes(args.dataset), spec["fold_size"])
     rows = []
     for fold, unseen in enumerate(folds):
         if args.folds is not None and fold not in args.folds:
             continue
         for model in args.models:  # fold by fold: a cut-short run still compares the models on the same folds
             if args.reevaluate:
-                row = reevaluate_fold(args.dataset, model, fold, args.switch)
+                row = reevaluate_fold(args.dataset, model, fold, args.switch, args.recipe)
                 rows += [row] if row else []
             else:
-                rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set))
+                rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set, args.recipe))
     print(summarise(rows))
 
 

@@ -24,15 +24,30 @@ def _cfg(**data) -> Config:
                                                                         "test_subjects": 1}, **data}})
 
 
-def test_unseen_classes_leave_training_and_are_the_whole_test(synthetic_small):
+def test_unseen_classes_leave_training_and_the_test_keeps_every_held_out_clip(synthetic_small):
     cfg = _cfg(unseen_classes=UNSEEN)
     train_idx, test_idx = split_indices(synthetic_small, cfg)
     unseen = [synthetic_small.classes.index(c) for c in UNSEEN]
     assert not np.isin(synthetic_small.y[train_idx], unseen).any()
-    assert np.isin(synthetic_small.y[test_idx], unseen).all() and len(test_idx) > 0
-    full_train, _ = split_indices(synthetic_small, _cfg())
+    full_train, full_test = split_indices(synthetic_small, _cfg())
     assert len(train_idx) == (~np.isin(synthetic_small.y[full_train], unseen)).sum()
+    # the generalised protocol: the whole test split, seen classes' clips included
+    assert np.array_equal(np.sort(test_idx), np.sort(full_test))
+    assert np.isin(synthetic_small.y[test_idx], unseen).any() and (~np.isin(synthetic_small.y[test_idx], unseen)).any()
     assert seen_classes(synthetic_small.classes, cfg) == [c for c in synthetic_small.classes if c not in UNSEEN]
+
+
+def test_a_test_split_that_overlaps_training_keeps_only_the_unseen_clips(synthetic_small):
+    cfg = _cfg(unseen_classes=UNSEEN, train_split=["train", "test"], test_split=["train", "test"])
+    train_idx, test_idx = split_indices(synthetic_small, cfg)
+    assert not np.isin(test_idx, train_idx).any()
+    assert np.isin(synthetic_small.y[test_idx], [synthetic_small.classes.index(c) for c in UNSEEN]).all()
+
+
+def test_the_graph_network_refuses_unseen_classes():
+    with pytest.raises(ValueError, match="unseen_classes needs model llmar or gcn_text"):
+        Config.from_dict({"model": "gcn", "data": {"unseen_classes": ["clap"]}})
+    assert Config.from_dict({"model": "gcn_text", "data": {"unseen_classes": ["clap"]}}).model == "gcn_text"
 
 
 def test_unknown_unseen_class_is_named(synthetic_small):
@@ -52,6 +67,21 @@ def test_zero_shot_metrics_rank_unseen_names_alone_and_among_all():
     # separately computed unseen-only scores (a prompt listing the candidates) replace the columns
     z = zero_shot_metrics(scores, labels, classes, ["c", "d"], unseen_scores=np.array([[0.0, 1.0]] * 3))
     assert z["unseen_only"]["top1"] == pytest.approx(1 / 3)
+    assert z["generalised"]["seen"] is None and z["generalised"]["harmonic_mean"] is None
+
+
+def test_generalised_zero_shot_scores_seen_and_unseen_clips_among_every_name():
+    classes = ["a", "b", "c", "d"]
+    scores = np.array([[5.0, 0.0, 3.0, 1.0],   # a "c" called "a": wrong among all, right among (c, d)
+                       [0.0, 0.0, 1.0, 2.0],   # a "d": right
+                       [0.0, 9.0, 2.0, 1.0],   # a "b" (seen): right
+                       [0.0, 0.0, 4.0, 1.0]])  # an "a" (seen) called "c": wrong
+    labels = np.array([2, 3, 1, 0])
+    z = zero_shot_metrics(scores, labels, classes, ["c", "d"])
+    assert z["unseen_only"]["top1"] == pytest.approx(1.0)  # the seen clips are not in the unseen-only setting
+    g = z["generalised"]
+    assert (g["seen"], g["unseen"], g["num_seen"], g["num_unseen"]) == (0.5, 0.5, 2, 2)
+    assert g["harmonic_mean"] == pytest.approx(0.5)
 
 
 def test_packaged_descriptions_cover_every_class():
@@ -194,4 +224,6 @@ def test_llmar_zero_shot_run_reports_likelihood_and_conse(tmp_path, tiny_llm_dir
     _, metrics = train(cfg)
     for key in ("unseen_only", "unseen_only_conse"):
         assert metrics[key]["chance"] == 0.5 and 0.0 <= metrics[key]["top1"] <= 1.0
-    assert metrics["num_samples"] == 2  # one test subject: one clip of each unseen class
+    assert metrics["num_samples"] == 12  # one test subject: one clip of each of the 12 classes, seen or not
+    g = metrics["generalised"]
+    assert (g["num_seen"], g["num_unseen"]) == (10, 2) and 0.0 <= g["harmonic_mean"] <= 1.0

@@ -199,6 +199,9 @@ class Config(_Section):
                              "are plain text): set train.token_dropout: 0 with llm.entry: snap")
         if self.train.encoder_lr > 0 and self.llm.entry != "continuous":
             raise ValueError("config train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
+        if self.model == "gcn" and self.data.unseen_classes:
+            raise ValueError("config data.unseen_classes needs model llmar or gcn_text: the graph network's classifier "
+                             "has no output for a class it never trained on (gcn_text scores class-name embeddings)")
         if self.train.adapters > 1 and (self.llm.finetune != "lora" or self.train.encoder_lr > 0):
             raise ValueError("config train.adapters > 1 needs llm.finetune: lora and train.encoder_lr: 0 (the "
                              "adapters share the frozen LLM and stage 1's encoder)")

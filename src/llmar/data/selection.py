@@ -28,18 +28,20 @@ def load_data(cfg: Config) -> SkeletonDataset:
 
 
 def split_indices(ds: SkeletonDataset, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) indices. With ``data.unseen_classes``, their clips leave the training set entirely and
-    the test set keeps them alone (the zero-shot protocol)."""
+    """(train, test) indices. With ``data.unseen_classes``, their clips leave the training set entirely; the
+    test set keeps its clips of every class that training does not see (the generalised zero-shot protocol:
+    unseen clips, and seen classes' held-out clips where the split has any)."""
     if cfg.data.holdout_fraction > 0:
         train, test = holdout_split(ds.y, cfg.data.holdout_fraction)
     else:
         train, test = ds.indices(cfg.data.train_split), ds.indices(cfg.data.test_split)
     if cfg.data.unseen_classes:
         unseen = np.flatnonzero(np.isin(ds.classes, unseen_class_names(ds.classes, cfg.data.unseen_classes)))
-        train, test = train[~np.isin(ds.y[train], unseen)], test[np.isin(ds.y[test], unseen)]
-        if not len(train) or not len(test):
+        train = train[~np.isin(ds.y[train], unseen)]
+        test = test[np.isin(ds.y[test], unseen) | ~np.isin(test, train)]
+        if not len(train) or not np.isin(ds.y[test], unseen).any():
             raise DataError(f"{ds.source}: data.unseen_classes {cfg.data.unseen_classes} leaves "
-                            f"{len(train)} training and {len(test)} test clips")
+                            f"{len(train)} training clips and {np.isin(ds.y[test], unseen).sum()} test clips of them")
     if cfg.train.max_train_samples:
         train = _stratified_head(ds, train, cfg.train.max_train_samples, cfg.train.seed)
     if cfg.train.max_test_samples:

@@ -46,11 +46,22 @@ def unseen_only_metrics(unseen_scores: np.ndarray, labels: np.ndarray, classes: 
 
 def zero_shot_metrics(scores: np.ndarray, labels: np.ndarray, classes: list[str], unseen: list[str],
                       unseen_scores: np.ndarray | None = None) -> dict:
-    """The zero-shot settings on clips of never-trained classes. ``scores`` [N, K] over every class name
-    gives the generalised setting (the usual top-1/top-5 of ``classification_metrics``); the unseen-only
-    setting ranks the unseen names alone: ``unseen_scores`` [N, len(unseen)] when given (a prompt that
-    lists the candidates scores them again), else the unseen columns of ``scores``."""
+    """The zero-shot settings, from ``scores`` [N, K] over every class name of test clips of seen and unseen
+    classes. Unseen-only (ZSL): the unseen classes' clips, the unseen names ranked alone (``unseen_scores``
+    [N, len(unseen)] when given: a prompt that lists the candidates scores them again; else the unseen
+    columns of ``scores``). Generalised (GZSL): every name, top-1 on the seen classes' clips and on the unseen
+    ones, and their harmonic mean (None without seen clips in the test set)."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    unseen_ids = [list(classes).index(c) for c in unseen]
     if unseen_scores is None:
-        unseen_scores = np.asarray(scores)[:, [list(classes).index(c) for c in unseen]]
-    return {"unseen_only": unseen_only_metrics(unseen_scores, labels, classes, unseen),
+        unseen_scores = scores[:, unseen_ids]
+    is_unseen = np.isin(labels, unseen_ids)
+    hits = scores.argmax(1) == labels
+    on_unseen = float(hits[is_unseen].mean())
+    on_seen = float(hits[~is_unseen].mean()) if (~is_unseen).any() else None
+    harmonic = None if on_seen is None else (0.0 if on_seen + on_unseen == 0 else
+                                             2 * on_seen * on_unseen / (on_seen + on_unseen))
+    return {"unseen_only": unseen_only_metrics(np.asarray(unseen_scores)[is_unseen], labels[is_unseen], classes, unseen),
+            "generalised": {"seen": on_seen, "unseen": on_unseen, "harmonic_mean": harmonic,
+                            "num_seen": int((~is_unseen).sum()), "num_unseen": int(is_unseen.sum())},
             "chance_all": 1.0 / len(classes)}

@@ -30,9 +30,10 @@ def scores_among(model: LLMActionRecognizer, loader: DataLoader, accelerator: Ac
 def conse_metrics(seen_scores: np.ndarray, labels: np.ndarray, classes: list[str], cfg: Config) -> dict:
     """The unseen-only setting scored by ConSE from the scores [N, seen] of the trained names."""
     seen, unseen = seen_classes(classes, cfg), list(cfg.data.unseen_classes)
+    on_unseen = np.isin(labels, [list(classes).index(c) for c in unseen])  # the unseen classes' clips
     emb = class_text_embeddings(cfg, seen + unseen).numpy()
-    scores = conse_scores(seen_scores, emb[: len(seen)], emb[len(seen):])
-    return unseen_only_metrics(scores, labels, classes, unseen)
+    scores = conse_scores(np.asarray(seen_scores)[on_unseen], emb[: len(seen)], emb[len(seen):])
+    return unseen_only_metrics(scores, np.asarray(labels)[on_unseen], classes, unseen)
 
 
 def recognizer_zero_shot_metrics(scores: np.ndarray, labels: np.ndarray, classes: list[str], cfg: Config, *,

@@ -133,6 +133,11 @@ def _metrics(metrics: dict | None, measured: datetime.date, run_dir: Path) -> st
     for key, what in (("unseen_only", "unseen names only"), ("unseen_only_conse", "unseen names only, ConSE")):
         if isinstance(metrics.get(key), dict):
             rows.append((f"top-1, {what}", _percent(metrics[key].get("top1"))))
+    if isinstance(metrics.get("generalised"), dict):
+        g = metrics["generalised"]
+        rows += [("top-1 among every name, seen classes' clips", _percent(g["seen"])),
+                 ("top-1 among every name, unseen classes' clips", _percent(g["unseen"])),
+                 ("harmonic mean of the two (GZSL)", _percent(g["harmonic_mean"]))]
     if "train_seconds" in metrics:
         rows.append(("training time", f"{metrics['train_seconds'] / 60:.1f} min"))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
