@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import shared_data
 
 from llmar.config import Config
 from llmar.data.dataset import DataError
 from llmar.data.descriptions import load_descriptions, packaged_sets, render
 from llmar.data.florence3d import CLASSES as FLORENCE_CLASSES
+from llmar.data.generic_npz import load_npz
 from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
 from llmar.data.selection import seen_classes, split_indices
 from llmar.evaluation.metrics import zero_shot_metrics
@@ -85,8 +87,9 @@ def test_generalised_zero_shot_scores_seen_and_unseen_clips_among_every_name():
 
 
 def test_packaged_descriptions_cover_every_class():
-    assert {"nw_ucla", "florence3d"} <= set(packaged_sets())
-    for spec, classes in (("nw_ucla", NW_UCLA_CLASSES), ("florence3d", FLORENCE_CLASSES)):
+    assert {"nw_ucla", "florence3d", "utd_mhad"} <= set(packaged_sets())
+    utd_mhad = load_npz(shared_data("utd_mhad", "utd_mhad.npz")).classes  # the names as the dataset spells them
+    for spec, classes in (("nw_ucla", NW_UCLA_CLASSES), ("florence3d", FLORENCE_CLASSES), ("utd_mhad", utd_mhad)):
         table = load_descriptions(spec)
         assert set(table) == set(classes)
         assert all(5 <= len(d.split()) <= 16 for d in table.values())

@@ -1,0 +1,89 @@
+"""How to read a trained LLM-AR run's answers for names it never trained on: the unseen-only figure of a
+leave-classes-out fold (benchmarks/unseen_classes.py) under several scoring rules, from one set of scores.
+
+    python benchmarks/zero_shot_scoring.py runs/bench/unseen_utd_mhad/llmar_default_fold0_derived
+
+Rules, each ranking the unseen names for every unseen test clip:
+- ``likelihood``: the name's likelihood given the clip (with several adapters, their mean probability);
+- ``prior-corrected``: that probability divided by the name's mean probability over training clips (of the
+  seen classes, so nothing of the unseen classes is used): what the clip adds to the name beyond the LLM's
+  prior for it in this prompt (a pointwise mutual information; Holtzman et al. 2021's domain-conditional PMI).
+
+One JSON line per run in docs/results/unseen_<dataset>_scoring.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from llmar.config import Config
+from llmar.data.selection import load_data, split_indices
+from llmar.evaluation.metrics import unseen_only_metrics
+from llmar.llm.pretrained import load_recognizer
+from llmar.training.data import make_loader
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@torch.no_grad()
+def name_log_probs(model, ds, indices, cfg, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(log p(name | clip) normalised over ``names`` [N, len(names)], labels [N])."""
+    class_ids = model.class_token_ids(names)
+    scores, labels = [], []
+    for batch in make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size):
+        s = model.score(batch["x"], class_ids, top_k=None, choices=names).float()
+        scores.append(s.log_softmax(-1).numpy())
+        labels.append(batch["y"].numpy())
+    return np.concatenate(scores), np.concatenate(labels)
+
+
+def reference_sample(ds, train_idx: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` training clips, the same share of each class."""
+    rng = np.random.default_rng(seed)
+    share = min(1.0, limit / len(train_idx))
+    picked = [rng.permutation(train_idx[ds.y[train_idx] == c])[: max(1, round(share * (ds.y[train_idx] == c).sum()))]
+              for c in np.unique(ds.y[train_idx])]
+    return np.sort(np.concatenate(picked))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run")
+    p.add_argument("--reference-clips", type=int, default=256, help="training clips the names' prior is read on")
+    args = p.parse_args()
+    run = Path(args.run)
+    cfg = Config.load_saved(run / "config.yaml")
+    unseen = list(cfg.data.unseen_classes)
+    if not unseen:
+        raise SystemExit(f"{run}: not a leave-classes-out run (data.unseen_classes is empty)")
+    model = load_recognizer(run)[1].eval()
+    ds = load_data(cfg)
+    train_idx, test_idx = split_indices(ds, cfg)
+    test_idx = test_idx[np.isin(ds.y[test_idx], [ds.classes.index(c) for c in unseen])]
+    test_scores, labels = name_log_probs(model, ds, test_idx, cfg, unseen)
+    reference = reference_sample(ds, train_idx, args.reference_clips)
+    prior = np.log(np.exp(name_log_probs(model, ds, reference, cfg, unseen)[0]).mean(0))
+    rules = {"likelihood": test_scores, "prior-corrected": test_scores - prior}
+    row = {"dataset": Path(cfg.data.path).stem if cfg.data.path else cfg.data.kind, "run": str(run),
+           "unseen": unseen, "date": datetime.date.today().isoformat(), "reference_clips": int(len(reference)),
+           "name_prior": dict(zip(unseen, np.exp(prior).round(4).tolist()))}
+    for rule, scores in rules.items():
+        m = unseen_only_metrics(scores, labels, ds.classes, unseen)
+        predicted = np.bincount(scores.argmax(1), minlength=len(unseen)) / len(scores)
+        row[rule] = {"top1": m["top1"], "mean_class_accuracy": m["mean_class_accuracy"],
+                     "largest_predicted_share": float(predicted.max())}
+    row["chance"] = 1 / len(unseen)
+    dataset = row["dataset"]
+    with (REPO / "docs" / "results" / f"unseen_{dataset}_scoring.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row, indent=1))
+
+
+if __name__ == "__main__":
+    main()
