@@ -118,10 +118,20 @@ def cmd_demo(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from llmar.runner import evaluate_run
+    from llmar.runner import evaluate_on_other_data, evaluate_run
 
-    metrics = evaluate_run(args.run_dir, args.out, all_scores=args.all_scores, callbacks=args.callbacks)
-    _print_metrics(metrics, f"evaluation of {args.run_dir}")
+    if args.data:
+        if args.html:
+            raise SystemExit("llmar eval: --html reports on the run's own test split; leave it out with --data")
+        classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+        metrics = evaluate_on_other_data(args.run_dir, args.data, kind=args.kind, classes=classes, out_dir=args.out)
+        _print_metrics(metrics, f"{args.run_dir} on every clip of {args.data}, among its {len(metrics['per_class_accuracy'])} "
+                                f"names (chance {100 * metrics['chance']:.1f} %)")
+    else:
+        if args.classes:
+            raise SystemExit("llmar eval: --classes needs --data (the names of another dataset's clips)")
+        metrics = evaluate_run(args.run_dir, args.out, all_scores=args.all_scores, callbacks=args.callbacks)
+        _print_metrics(metrics, f"evaluation of {args.run_dir}")
     if args.html:
         from llmar.api import report_for_saved_run
 
@@ -306,8 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_preset_argument(s)
     s.set_defaults(func=cmd_init_config)
 
-    s = sub.add_parser("eval", help="evaluate a saved run on its test split")
+    s = sub.add_parser("eval", help="evaluate a saved run on its test split, or on another dataset among its names")
     s.add_argument("run_dir")
+    s.add_argument("--data", default=None, metavar="PATH",
+                   help="another dataset (file or folder, any supported format): every clip, ranked among its own class "
+                        "names (llmar and gcn_text runs); its joints are matched to the run's by name")
+    s.add_argument("--kind", default="auto", help="the format of --data (default: told from the path)")
+    s.add_argument("--classes", default=None,
+                   help="with --data: comma-separated names of its classes to rank among (their clips alone)")
     s.add_argument("--out", default=None, help="report folder (default RUN_DIR/eval)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--html", action="store_true", help="also write a self-contained report.html with animated samples")

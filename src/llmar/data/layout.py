@@ -177,7 +177,7 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
-def _side_and_part(name: str) -> tuple[str | None, str]:
+def side_and_part(name: str) -> tuple[str | None, str]:
     words = _words(name)
     side = next((SIDE_WORDS[w] for w in words if w in SIDE_WORDS), None)
     return side, " ".join(w for w in words if w not in SIDE_WORDS)
@@ -186,7 +186,7 @@ def _side_and_part(name: str) -> tuple[str | None, str]:
 def infer_landmarks(joint_names: list[str]) -> dict:
     """centre, spine (lower, upper), hips and shoulders (left, right) joint indices from standard joint
     names; a key is missing when the names do not give it (the layout then centres on its root)."""
-    parsed = [_side_and_part(n) for n in joint_names]
+    parsed = [side_and_part(n) for n in joint_names]
     found: dict = {}
     for key, part in (("hips", "hip"), ("shoulders", "shoulder")):
         left = [i for i, (side, p) in enumerate(parsed) if side == "left" and p == part]
