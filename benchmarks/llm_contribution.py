@@ -27,6 +27,7 @@ and seed in docs/results/<dataset>_llm_contribution.jsonl.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import statistics
 import sys
@@ -144,7 +145,7 @@ def measure(dataset: str, seed: int, rows: list[str], derived: bool) -> None:
     default_run = run_dir(dataset, DEFAULT_TAG, seed)
     if not (default_run / "metrics.json").exists():
         run_one(dataset, "llmar", seed, [], DEFAULT_TAG, {}, None, derived)
-    base = {"dataset": dataset, "seed": seed}
+    base = {"dataset": dataset, "seed": seed, "date": datetime.date.today().isoformat()}
     if "default" in rows:
         metrics = json.loads((default_run / "metrics.json").read_text())
         _append(dataset, {**base, "row": "default", "top1": metrics["top1"],
