@@ -39,7 +39,7 @@ from llmar.data.nw_ucla import CLASSES as NW_UCLA_CLASSES
 from llmar.runner import evaluate_run, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_data import data_path, load_config  # noqa: E402
+from real_data import data_path, load_config, reuse_stage1  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ACTORS = [f"actor{i:02d}" for i in range(1, 11)]
@@ -84,7 +84,9 @@ def fold_dir(dataset: str, model: str, switch: str, fold: int, recipe: str) -> P
 
 
 def run_fold(dataset: str, model: str, fold: int, unseen: list[str], switch: str, extra: list[str],
-             recipe: str) -> dict:
+             recipe: str, stage1_from: str | None = None) -> dict:
+    """One fold's run and its JSON row; ``stage1_from``: the switch whose run of this fold (same model and
+    recipe) lends its finished stage 1 (a switch that changes only what the LLM answers)."""
     spec = DATASETS[dataset]
     overrides = ([o.replace("{dataset}", dataset) for o in SWITCHES[switch]] + spec["overrides"]
                  + [f"data.unseen_classes=[{','.join(unseen)}]"] + extra)
@@ -97,9 +99,14 @@ def run_fold(dataset: str, model: str, fold: int, unseen: list[str], switch: str
         cfg.data.path = str((REPO / cfg.data.path).resolve())
     cfg.output_dir = str(fold_dir(dataset, model, switch, fold, recipe))
     start = time.time()
-    _, metrics = train(cfg)
+    if stage1_from:
+        # the answers' text reaches stage 2 only: stage 1 reads the clips and their labels
+        reuse_stage1(cfg, fold_dir(dataset, model, stage1_from, fold, recipe),
+                     may_differ=("data.class_descriptions",))
+    _, metrics = train(cfg, resume=bool(stage1_from))
     row = {"dataset": dataset, "model": model, "switch": switch, "recipe": recipe, "fold": fold, "unseen": unseen,
            "overrides": overrides, "date": datetime.date.today().isoformat(), "wall_seconds": time.time() - start,
+           **({"stage1_from": stage1_from} if stage1_from else {}),
            **_figures(metrics, unseen),
            **{k: metrics[k] for k in ("train_seconds", "eval_seconds", "peak_rss_gb", "stage2_steps", "final_train_loss")
               if k in metrics},
@@ -186,6 +193,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], help="extra overrides for every run")
     p.add_argument("--summary", action="store_true", help="only print the table of docs/results/unseen_<dataset>.jsonl")
     p.add_argument("--reevaluate", action="store_true", help="evaluate the selected finished folds again, no training")
+    p.add_argument("--stage1-from", default=None, metavar="SWITCH",
+                   help="reuse each fold's finished stage 1 from that switch's run (llmar; switches of the answers only)")
     p.add_argument("--recipe", choices=["derived", "configs"], default="derived",
                    help="derived: what `llmar train DATA` derives (today's default); configs: configs/<dataset>.yaml")
     args = p.parse_args()
@@ -205,7 +214,8 @@ def main() -> None:
                 row = reevaluate_fold(args.dataset, model, fold, args.switch, args.recipe)
                 rows += [row] if row else []
             else:
-                rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set, args.recipe))
+                rows.append(run_fold(args.dataset, model, fold, unseen, args.switch, args.set, args.recipe,
+                                     args.stage1_from))
     print(summarise(rows))
 
 

@@ -66,19 +66,24 @@ def main() -> None:
     ds = load_data(cfg)
     train_idx, test_idx = split_indices(ds, cfg)
     test_idx = test_idx[np.isin(ds.y[test_idx], [ds.classes.index(c) for c in unseen])]
-    test_scores, labels = name_log_probs(model, ds, test_idx, cfg, unseen)
     reference = reference_sample(ds, train_idx, args.reference_clips)
-    prior = np.log(np.exp(name_log_probs(model, ds, reference, cfg, unseen)[0]).mean(0))
-    rules = {"likelihood": test_scores, "prior-corrected": test_scores - prior}
     row = {"dataset": Path(cfg.data.path).stem if cfg.data.path else cfg.data.kind, "run": str(run),
            "unseen": unseen, "date": datetime.date.today().isoformat(), "reference_clips": int(len(reference)),
-           "name_prior": dict(zip(unseen, np.exp(prior).round(4).tolist()))}
-    for rule, scores in rules.items():
-        m = unseen_only_metrics(scores, labels, ds.classes, unseen)
-        predicted = np.bincount(scores.argmax(1), minlength=len(unseen)) / len(scores)
-        row[rule] = {"top1": m["top1"], "mean_class_accuracy": m["mean_class_accuracy"],
-                     "largest_predicted_share": float(predicted.max())}
-    row["chance"] = 1 / len(unseen)
+           "adapters": len(model.adapter_names), "chance": 1 / len(unseen)}
+    readers = ["all adapters", "first adapter"] if model.extra_maps else ["all adapters"]
+    for reader in readers:
+        if reader == "first adapter":  # what a run with train.adapters 1 reads
+            model.extra_maps.clear()
+        test_scores, labels = name_log_probs(model, ds, test_idx, cfg, unseen)
+        prior = np.log(np.exp(name_log_probs(model, ds, reference, cfg, unseen)[0]).mean(0))
+        row[reader] = {"name_prior": dict(zip(unseen, np.exp(prior).round(4).tolist()))}
+        for rule, scores in {"likelihood": test_scores, "prior-corrected": test_scores - prior}.items():
+            figures = unseen_only_metrics(scores, labels, ds.classes, unseen)
+            predicted = np.bincount(scores.argmax(1), minlength=len(unseen)) / len(scores)
+            hits = scores.argmax(1) == np.array([unseen.index(ds.classes[y]) for y in labels])
+            per_class = {c: float(hits[labels == ds.classes.index(c)].mean()) for c in unseen}
+            row[reader][rule] = {"top1": figures["top1"], "mean_class_accuracy": figures["mean_class_accuracy"],
+                                 "largest_predicted_share": float(predicted.max()), "per_class": per_class}
     dataset = row["dataset"]
     with (REPO / "docs" / "results" / f"unseen_{dataset}_scoring.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")
