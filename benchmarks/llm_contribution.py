@@ -80,7 +80,7 @@ ROWS = {
     "random weights, all trained": (lambda d: [f"llm.path={random_llm()}", "llm.finetune=full", "llm.dtype=float32",
                                                "train.adapters=1", "train.lr=3e-4"], ("llm.path", "llm.dtype")),
     "meaningless names": (lambda d: [f"data.class_descriptions={meaningless_names(d)}",
-                                     "llm.answer_template={description}"], ("data.class_descriptions",)),
+                                     'llm.answer_template="{description}"'], ("data.class_descriptions",)),
     "gemma-3-270m": (lambda d: ["llm.path=gemma3-270m"], None),  # its own stage 1 (another width)
 }
 OUT = "{dataset}_llm_contribution.jsonl"

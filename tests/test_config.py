@@ -249,3 +249,13 @@ def test_the_tokenizer_saves_its_architecture_and_an_old_save_loads_with_its_hea
         (directory / "config.json").write_text(json.dumps(meta))
         again = ActionVQVAE.from_pretrained(directory)
         assert again.cfg == arch and (again.classifier is not None) == (weight > 0)
+
+
+def test_a_text_key_refuses_what_yaml_read_as_something_else():
+    """`--set llm.answer_template={description}` is a YAML mapping: refused, not saved as "{'description': None}"."""
+    with pytest.raises(ValueError, match=r"llm.answer_template: expected text.*quote it"):
+        Config.from_dict({"llm": {"answer_template": {"description": None}}})
+    with pytest.raises(ValueError, match="llm.prompt: expected text"):
+        Config.from_dict({"llm": {"prompt": True}})
+    cfg = apply_overrides(Config(), ['llm.answer_template="{description}"', "data.path=2024"])
+    assert cfg.llm.answer_template == "{description}" and cfg.data.path == "2024"

@@ -377,6 +377,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"config {key}: expected true/false, got {value!r}")
         return value
+    if hint is str and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        # YAML reads {description} as a mapping and yes as a boolean: never turn those into their Python text
+        raise ValueError(f"config {key}: expected text, got {value!r} (YAML read the value as a "
+                         f"{type(value).__name__}: quote it, e.g. --set '{key}=\"...\"')")
     if hint in (int, float, str):
         try:
             if hint is int and isinstance(value, float) and not value.is_integer():
