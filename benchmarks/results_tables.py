@@ -296,22 +296,25 @@ def per_unit_table(figs: list[Figure]) -> str:
 
 
 def unseen_table(rows: list[Row]) -> str:
-    """Leave-classes-out folds: mean ± sd over folds among the unseen names, per model and switch."""
+    """Leave-classes-out folds: mean ± sd over folds among the unseen names (ZSL) and among every name (GZSL:
+    seen and unseen classes' clips, harmonic mean), per model, switch and recipe."""
     groups: dict[tuple, dict] = {}
     for r in rows:
-        groups.setdefault((r["model"], r["switch"]), {})
-        g = groups[(r["model"], r["switch"])]
+        g = groups.setdefault((r["model"], r["switch"], r.get("recipe", "configs")), {})
         if r["fold"] not in g or r.date >= g[r["fold"]].date:
             g[r["fold"]] = r
-    lines = ["| model | switch | entry | folds | unseen names only: top-1 % | ConSE % | chance % | measured |",
-             "|---|---|---|---|---|---|---|---|"]
-    for (model, switch), g in groups.items():
+    lines = ["| model | switch | recipe | entry | folds | unseen names only: top-1 % | ConSE % | chance % "
+             "| GZSL: seen % | GZSL: unseen % | GZSL: harmonic mean % | measured |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, switch, recipe), g in groups.items():
         rs = [g[k] for k in sorted(g)]
         f = Figure("", model, switch, "", rs, "unseen_top1")
         conse = f.mean_sd("unseen_conse_top1") if model == "llmar" else ""
         entry = rs[0]["config"]["llm"]["entry"] if model == "llmar" else "(text embeddings)"
-        lines.append(f"| {model} | {switch} | {entry} | {len(rs)} | **{f.mean_sd()}** | {conse} "
-                     f"| {100 * rs[0]['unseen_chance']:.1f} | {f.dates()} |")
+        recipe = "derived (default)" if recipe == "derived" else "`configs/`"
+        gzsl = " | ".join(f.mean_sd(k) for k in ("gzsl_seen", "gzsl_unseen", "gzsl_harmonic_mean"))
+        lines.append(f"| {model} | {switch} | {recipe} | {entry} | {len(rs)} | **{f.mean_sd()}** | {conse} "
+                     f"| {100 * rs[0]['unseen_chance']:.1f} | {gzsl} | {f.dates()} |")
     return "\n".join(lines)
 
 
@@ -336,7 +339,8 @@ def blocks(files: dict[str, list[Row]]) -> dict[str, str]:
            "headline": headline_table(figs, ""),
            "entry": entry_table(figs),
            "unseen-nw_ucla": unseen_table(files.get("unseen_nw_ucla.jsonl", [])),
-           "unseen-florence3d": unseen_table(files.get("unseen_florence3d.jsonl", []))}
+           "unseen-florence3d": unseen_table(files.get("unseen_florence3d.jsonl", [])),
+           "unseen-utd_mhad": unseen_table(files.get("unseen_utd_mhad.jsonl", []))}
     for ds in DATASETS:
         out[f"figures-{ds}"] = dataset_table(figs.get(ds, []))
     out["folds-florence3d"] = per_unit_table(figs.get("florence3d", []))

@@ -26,4 +26,12 @@ def test_cli_reports_bad_input_cleanly(tmp_path, capsys):
     bad = tmp_path / "broken.skeleton"
     bad.write_text("3\n1\n")
     assert cli_main(["data", "inspect", str(tmp_path)]) == 1
-    assert "broken.skeleton" in capsys.readouterr().out
+    assert "broken.skeleton" in capsys.readouterr().err
+
+
+def test_errors_go_to_standard_error_whole(tmp_path, capsys):
+    """`llmar init-config missing.npz > mine.yaml` must not write the error into the YAML, nor wrap it."""
+    missing = tmp_path / ("a-folder-name-long-enough-to-be-wrapped-at-eighty-columns" * 2) / "missing.npz"
+    assert cli_main(["init-config", str(missing)]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == "" and str(missing) in printed.err and printed.err.startswith("error: ")

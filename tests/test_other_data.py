@@ -116,3 +116,35 @@ def test_eval_on_another_dataset_says_what_it_cannot_read(run, tmp_path):
         evaluate_on_other_data(run / "run", other_dataset(tmp_path / "o.npz"), classes=["moonwalk"])
     with pytest.raises(SystemExit, match="--classes needs --data"):
         main(["eval", str(run / "run"), "--classes", "clap"])
+
+
+def test_predict_reads_a_skeleton_in_another_joint_order(run):
+    from llmar.api import Recognizer
+
+    rec = Recognizer.from_pretrained(run / "run")
+    clip = make_synthetic_dataset(num_subjects=1, repeats=1, test_subjects=0, seed=5).sample(0)
+    order = list(np.random.default_rng(2).permutation(NTU25.num_joints))
+    shuffled = reordered(NTU25, order, "shuffled")
+    a = rec.predict(clip, all_scores=True)
+    b = rec.predict(clip[..., order, :], all_scores=True, layout=shuffled)
+    assert a.top == b.top
+    with pytest.raises(DataError, match="no joint matches"):
+        rec.predict(clip[..., :20, :], layout=KINECT20)
+
+
+def test_predict_scores_the_names_of_a_classes_file(run, tmp_path, capsys):
+    clip = tmp_path / "clip.npy"
+    np.save(clip, make_synthetic_dataset(num_subjects=1, repeats=1, test_subjects=0, seed=5).sample(0))
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("- hand clap\n- high arm wave\n- moonwalk\n")
+    described = tmp_path / "described.yaml"
+    described.write_text("hand clap: strike the palms together\nmoonwalk:\n")
+    for path, names in ((listed, {"hand clap", "high arm wave", "moonwalk"}), (described, {"hand clap", "moonwalk"})):
+        capsys.readouterr()
+        assert main(["predict", str(run / "run"), str(clip), "--classes-file", str(path), "--json"]) == 0
+        top = json.loads(capsys.readouterr().out)[0]["top"]
+        assert {t["class"] for t in top} == names
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("just text\n")
+    assert main(["predict", str(run / "run"), str(clip), "--classes-file", str(bad)]) != 0
+    assert "expected a list of class names" in capsys.readouterr().err

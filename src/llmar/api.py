@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from llmar.config import Config
+from llmar.data.joint_mapping import skeleton_to_layout
 from llmar.data.layout import JointLayout
 from llmar.data.transforms import preprocess
 from llmar.llm.generation import nearest_class
@@ -69,13 +70,19 @@ class Recognizer:
         return cls(*load_recognizer(directory, device))
 
     # -- inference ----------------------------------------------------------------------------
-    def prepare(self, skeleton: np.ndarray) -> torch.Tensor:
-        """[T, V, C] or [M, T, V, C] valid frames -> the model's [1, M, T, V, C] input."""
+    def prepare(self, skeleton: np.ndarray, layout: JointLayout | None = None) -> torch.Tensor:
+        """[T, V, C] or [M, T, V, C] valid frames -> the model's [1, M, T, V, C] input. ``layout``: the
+        skeleton's own joints when they are not the run's (another dataset's order or sensor); they are
+        matched to the run's by name (:mod:`llmar.data.joint_mapping`)."""
         arr = np.asarray(skeleton, dtype=np.float32)
         if arr.ndim == 3:
             arr = arr[None]
         if arr.ndim != 4:
             raise ValueError(f"expected a skeleton [T, V, C] or [M, T, V, C], got shape {arr.shape}")
+        if layout is not None:
+            if arr.shape[2] != layout.num_joints:
+                raise ValueError(f"skeleton has {arr.shape[2]} joints; layout {layout.name!r} has {layout.num_joints}")
+            arr = skeleton_to_layout(arr, layout, self.layout)
         if arr.shape[2] != self.layout.num_joints or arr.shape[3] != self.model.vqvae.in_channels:
             raise ValueError(
                 f"skeleton has {arr.shape[2]} joints x {arr.shape[3]} coords; this recognizer expects "
@@ -110,9 +117,14 @@ class Recognizer:
         vectors, continuous entry) of every present body in order (the text between bodies is left out)."""
         return self.model.action_inputs(self.prepare(skeleton))[0]
 
+    def describe(self, descriptions: dict[str, str]) -> None:
+        """Add class descriptions (name: what the body does) for names to be scored, e.g. names never trained
+        on: a run whose answers hold ``{description}`` (``llm.answer_template``) needs one per candidate."""
+        self.model.prompts.descriptions.update(descriptions)
+
     @torch.no_grad()
     def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,
-                generate: bool = False, all_scores: bool = False) -> Prediction:
+                generate: bool = False, all_scores: bool = False, layout: JointLayout | None = None) -> Prediction:
         """Top-k class names with probabilities.
 
         By default an exact best-first search over the names' trie finds the top k, scoring only what they
@@ -121,10 +133,10 @@ class Recognizer:
         and gives a softmax over them instead (same top k). A run with several adapters (``train.adapters``)
         always scores every candidate: each probability is the adapters' mean softmax over the names.
         ``classes`` scores names never trained on (open vocabulary); ``generate`` also returns the LLM's free
-        answer.
+        answer; ``layout``: the skeleton's joints, when they are not the run's (see ``prepare``).
         """
         names = list(classes) if classes else self.classes
-        x = self.prepare(skeleton)
+        x = self.prepare(skeleton, layout)
         scores = self.model.score(x, self.model.class_token_ids(names), top_k=None if all_scores else top_k,
                                   choices=names if classes else None)[0]
         probs = scores.softmax(-1) if all_scores else scores.exp()

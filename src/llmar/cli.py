@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
+# errors go to standard error, unwrapped: `llmar init-config DATA > mine.yaml` must not write one into the file
+error_console = Console(stderr=True, soft_wrap=True)
 MODEL_NAMES = ["llmar", "gcn", "gcn_text"]  # config `model:` (llmar.models.MODELS; a test keeps them equal)
 
 
@@ -148,6 +151,26 @@ def read_skeleton_file(path: str) -> list[tuple[str, np.ndarray]]:
     return read_samples(path)
 
 
+def read_classes_file(path: str) -> tuple[list[str], dict[str, str]]:
+    """(names, descriptions) from a YAML file: a list of names, or ``name: description`` lines (a description
+    may be empty)."""
+    import yaml
+
+    from llmar.data.dataset import DataError
+
+    try:
+        table = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such classes file") from None
+    except yaml.YAMLError as e:
+        raise DataError(f"{path}: not valid YAML: {e}") from None
+    if isinstance(table, list) and table and all(isinstance(n, str) and n.strip() for n in table):
+        return [n.strip() for n in table], {}
+    if isinstance(table, dict) and table and all(isinstance(v, (str, type(None))) for v in table.values()):
+        return [str(n) for n in table], {str(n): v for n, v in table.items() if v}
+    raise DataError(f"{path}: expected a list of class names, or 'class name: description' lines")
+
+
 def cmd_predict(args) -> int:
     from llmar.api import Recognizer
     from llmar.llm.entries import LLM_INPUT_WORDS
@@ -155,11 +178,21 @@ def cmd_predict(args) -> int:
 
     rec = Recognizer.from_pretrained(args.run_dir)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if args.classes_file:
+        if classes:
+            raise SystemExit("llmar predict: give --classes or --classes-file, not both")
+        classes, descriptions = read_classes_file(args.classes_file)
+        rec.describe(descriptions)
+    layout = None
+    if args.layout:
+        from llmar.data.layout import get_layout
+
+        layout = get_layout(args.layout)
     results = []
     for path in args.files:
         for name, arr in read_skeleton_file(path):
             pred = rec.predict(arr, top_k=args.top_k, classes=classes, generate=args.generate,
-                               all_scores=args.all_scores)
+                               all_scores=args.all_scores, layout=layout)
             d = {"file": path, "sample": name, **pred.to_dict()}
             if args.generate:
                 names = classes or rec.classes
@@ -343,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score every candidate name and give probabilities renormalised over them (the default "
                         "finds the exact top k by a trie search; its probabilities are the LLM's own)")
     s.add_argument("--classes", default=None, help="comma-separated class names to score instead (open vocabulary)")
+    s.add_argument("--classes-file", default=None, metavar="YAML",
+                   help="class names to score instead, from a YAML list or 'name: description' lines")
+    s.add_argument("--layout", default=None,
+                   help="the files' joint layout when it is not the run's (e.g. kinect20, ntu25): joints matched by name")
     s.add_argument("--generate", action="store_true", help="also let the LLM answer freely")
     s.set_defaults(func=cmd_predict)
 
@@ -401,7 +438,7 @@ def main(argv: list[str] | None = None, callbacks: Sequence = ()) -> int:
     try:
         return args.func(args)
     except (DataError, FileNotFoundError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        error_console.print(Text.assemble(("error: ", "red"), str(e)), highlight=False)
         return 1
 
 

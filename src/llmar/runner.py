@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import resource
 import time
@@ -87,42 +86,20 @@ def evaluate_on_other_data(run_dir: str | Path, data: str | Path, kind: str = "a
                            out_dir: str | Path | None = None) -> dict:
     """A saved run on every clip of another dataset, each ranked among that dataset's class names (or
     ``classes``, some of them, whose clips alone are then read): names the run may never have trained on.
-    The clips' joints are read as the run's by name (:mod:`llmar.data.joint_mapping`); LLM-AR scores the names
-    by their likelihood, the text-embedding baseline by their sentence embeddings. The report goes to
-    ``out_dir`` (default ``RUN_DIR/eval_on_<data>``)."""
-    import numpy as np
-
-    from llmar.data.joint_mapping import to_layout
+    The report goes to ``out_dir`` (default ``RUN_DIR/eval_on_<data>``); see :mod:`llmar.evaluation.other_data`."""
     from llmar.data.layout import JointLayout
-    from llmar.data.registry import load_dataset
-    from llmar.evaluation.other_data import score_names_on
+    from llmar.evaluation.other_data import named_clips, score_names_on
 
     run_dir = Path(run_dir)
     cfg = Config.load_saved(run_dir / "config.yaml")
-    if cfg.model == "gcn":
-        raise ValueError(f"{run_dir}: the graph network names only the classes it trained on; another dataset's "
-                         "names need an llmar or gcn_text run")
     layout = JointLayout.from_dict(json.loads((run_dir / "labels.json").read_text())["layout"])
-    other = load_dataset(kind, data)
-    names = list(classes) if classes else list(other.classes)
-    unknown = [c for c in names if c not in other.classes]
-    if unknown:
-        raise ValueError(f"{data}: {unknown} are not class names of this dataset; known: {list(other.classes)}")
-    position = {other.classes.index(c): j for j, c in enumerate(names)}
-    other = to_layout(other, layout)
-    keep = np.flatnonzero(np.isin(other.y, list(position)))
-    if len(keep) < len(other.y):  # the clips of the named classes alone
-        other = dataclasses.replace(other, x=other.x[keep], lengths=other.lengths[keep], y=other.y[keep],
-                                    split=other.split[keep], names=None if other.names is None else other.names[keep])
-    other = dataclasses.replace(other, classes=names, y=np.array([position[int(y)] for y in other.y], dtype=np.int64))
-    indices = np.arange(len(other.y))
+    other = named_clips(data, kind, layout, classes)
     accelerator = make_accelerator(cfg)
-    model = get_model(cfg.model).load(run_dir, accelerator.device)
     start = time.time()
-    metrics = score_names_on(model, other, indices, cfg, accelerator)
-    metrics.update(eval_seconds=time.time() - start, chance=1.0 / len(names), data=str(data), peak_rss_gb=peak_rss_gb())
+    metrics = score_names_on(get_model(cfg.model).load(run_dir, accelerator.device), other, cfg, accelerator)
+    metrics.update(eval_seconds=time.time() - start, data=str(data), peak_rss_gb=peak_rss_gb())
     if accelerator.is_main_process:
-        write_report(metrics, names, Path(out_dir) if out_dir else run_dir / f"eval_on_{Path(data).stem}")
+        write_report(metrics, other.classes, Path(out_dir) if out_dir else run_dir / f"eval_on_{Path(data).stem}")
     return metrics
 
 

@@ -3,6 +3,10 @@ name's likelihood, the text-embedding baseline by each name's sentence embedding
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -12,11 +16,33 @@ from torch import nn
 from llmar.baseline.text_embedding import TextEmbeddingClassifier, class_text_embeddings
 from llmar.config import Config
 from llmar.data.dataset import DataError, SkeletonDataset
+from llmar.data.joint_layout import JointLayout
+from llmar.data.joint_mapping import to_layout
 from llmar.evaluation.metrics import classification_metrics
 from llmar.llm.recognizer import LLMActionRecognizer
 from llmar.training.data import make_loader
 from llmar.training.fit_gcn import classifier_scores
 from llmar.training.stage2 import score_loader
+
+
+def named_clips(data: str | Path, kind: str, layout: JointLayout, classes: Sequence[str] | None = None
+                ) -> SkeletonDataset:
+    """Every clip of the dataset at ``data`` (or of its classes named in ``classes``), its joints read as
+    ``layout``'s by name (:mod:`llmar.data.joint_mapping`), its classes ``classes`` or its own names."""
+    from llmar.data.registry import load_dataset
+
+    other = load_dataset(kind, data)
+    names = list(classes) if classes else list(other.classes)
+    unknown = [c for c in names if c not in other.classes]
+    if unknown:
+        raise ValueError(f"{data}: {unknown} are not class names of this dataset; known: {list(other.classes)}")
+    position = {other.classes.index(c): j for j, c in enumerate(names)}
+    other = to_layout(other, layout)
+    keep = np.flatnonzero(np.isin(other.y, list(position)))
+    if len(keep) < len(other.y):  # the clips of the named classes alone
+        other = dataclasses.replace(other, x=other.x[keep], lengths=other.lengths[keep], y=other.y[keep],
+                                    split=other.split[keep], names=None if other.names is None else other.names[keep])
+    return dataclasses.replace(other, classes=names, y=np.array([position[int(y)] for y in other.y], dtype=np.int64))
 
 
 def input_coords(model: nn.Module) -> int:
@@ -26,14 +52,16 @@ def input_coords(model: nn.Module) -> int:
     return model.backbone.in_channels
 
 
-def score_names_on(model: nn.Module, ds: SkeletonDataset, indices: np.ndarray, cfg: Config,
-                   accelerator: Accelerator) -> dict:
-    """Classification metrics of ``model`` on ``ds``'s clips ``indices``, every clip ranked among ``ds.classes``
-    (names the model may never have trained on). ``ds``'s joints must already be the model's layout."""
+def score_names_on(model: nn.Module, ds: SkeletonDataset, cfg: Config, accelerator: Accelerator) -> dict:
+    """Classification metrics of ``model`` on every clip of ``ds``, each ranked among ``ds.classes`` (names the
+    model may never have trained on), with the chance level. ``ds``'s joints must already be the model's."""
+    if not isinstance(model, (LLMActionRecognizer, TextEmbeddingClassifier)):
+        raise ValueError(f"{type(model).__name__} scores only its own classes; another dataset's names need "
+                         "LLM-AR or the text-embedding baseline (gcn_text)")
     if ds.num_coords != input_coords(model):
         raise DataError(f"{ds.source}: clips of {ds.num_coords} coordinates per joint; the model reads "
                         f"{input_coords(model)}")
-    names = list(ds.classes)
+    names, indices = list(ds.classes), np.arange(len(ds.y))
     loader = make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size)
     if isinstance(model, LLMActionRecognizer):
         scores, labels, _ = score_loader(model, loader, accelerator, class_ids=model.class_token_ids(names),
@@ -43,10 +71,7 @@ def score_names_on(model: nn.Module, ds: SkeletonDataset, indices: np.ndarray, c
         model.class_embeddings = F.normalize(class_text_embeddings(cfg, names).float(), dim=-1).to(device)
         model.seen = torch.ones(len(names), dtype=torch.bool, device=device)
         scores, labels, _ = classifier_scores(model, ds, indices, cfg, accelerator)
-    else:
-        raise TypeError(f"{type(model).__name__} scores only its own classes; another dataset's names need "
-                        "LLM-AR or the text-embedding baseline")
-    return classification_metrics(scores, labels, names)
+    return {**classification_metrics(scores, labels, names), "chance": 1.0 / len(names)}
 
 
-__all__ = ["score_names_on", "input_coords"]
+__all__ = ["named_clips", "score_names_on", "input_coords"]

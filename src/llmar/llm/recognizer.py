@@ -165,9 +165,10 @@ class LLMActionRecognizer(nn.Module):
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
-    def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None) -> PromptPass:
-        """Each clip's prompt (with its action sentence) read once: the cache every name is scored on."""
-        tokens, mask, continuous = self.encode_actions(x)
+    def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None, encoded: tuple | None = None) -> PromptPass:
+        """Each clip's prompt (with its action sentence) read once: the cache every name is scored on.
+        ``encoded``: ``encode_actions(x)`` when the caller has it (it does not depend on the adapter)."""
+        tokens, mask, continuous = self.encode_actions(x) if encoded is None else encoded
         ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
         out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
                        use_cache=True, logits_to_keep=last_positions(ids, 1))
@@ -193,11 +194,13 @@ class LLMActionRecognizer(nn.Module):
         if not self.extra_maps:
             return score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids, top_k=top_k,
                                block_rows=block_rows, stats=stats)
-        # several adapters: every name scored by each, their probabilities over the names averaged
+        # several adapters: every name scored by each, their probabilities over the names averaged; stage 1's
+        # encoder is shared, so it runs once (only the map to the LLM's width is the adapter's own)
+        encoded = self.encode_actions(x)
         mean = 0.0
         for name in self.adapter_names:
             with self.reading(name):
-                scores = score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids,
+                scores = score_names(self.llm, self.embed, self.read_prompts(x, choices, encoded), class_ids,
                                      block_rows=block_rows, stats=stats)
             mean = mean + scores.float().softmax(-1) / len(self.adapter_names)
         return mean.log()
