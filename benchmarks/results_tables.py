@@ -300,20 +300,21 @@ def unseen_table(rows: list[Row]) -> str:
     seen and unseen classes' clips, harmonic mean), per model, switch and recipe."""
     groups: dict[tuple, dict] = {}
     for r in rows:
-        g = groups.setdefault((r["model"], r["switch"], r.get("recipe", "configs")), {})
+        adapters = r["config"]["train"].get("adapters", 1) if r["model"] == "llmar" else ""
+        g = groups.setdefault((r["model"], r["switch"], r.get("recipe", "configs"), adapters), {})
         if r["fold"] not in g or r.date >= g[r["fold"]].date:
             g[r["fold"]] = r
-    lines = ["| model | switch | recipe | entry | folds | unseen names only: top-1 % | ConSE % | chance % "
+    lines = ["| model | switch | recipe | entry | adapters | folds | unseen names only: top-1 % | ConSE % | chance % "
              "| GZSL: seen % | GZSL: unseen % | GZSL: harmonic mean % | measured |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for (model, switch, recipe), g in groups.items():
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (model, switch, recipe, adapters), g in groups.items():
         rs = [g[k] for k in sorted(g)]
         f = Figure("", model, switch, "", rs, "unseen_top1")
         conse = f.mean_sd("unseen_conse_top1") if model == "llmar" else ""
         entry = rs[0]["config"]["llm"]["entry"] if model == "llmar" else "(text embeddings)"
         recipe = "derived (default)" if recipe == "derived" else "`configs/`"
         gzsl = " | ".join(f.mean_sd(k) for k in ("gzsl_seen", "gzsl_unseen", "gzsl_harmonic_mean"))
-        lines.append(f"| {model} | {switch} | {recipe} | {entry} | {len(rs)} | **{f.mean_sd()}** | {conse} "
+        lines.append(f"| {model} | {switch} | {recipe} | {entry} | {adapters} | {len(rs)} | **{f.mean_sd()}** | {conse} "
                      f"| {100 * rs[0]['unseen_chance']:.1f} | {gzsl} | {f.dates()} |")
     return "\n".join(lines)
 

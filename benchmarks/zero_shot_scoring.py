@@ -5,6 +5,8 @@ leave-classes-out fold (benchmarks/unseen_classes.py) under several scoring rule
 
 Rules, each ranking the unseen names for every unseen test clip:
 - ``likelihood``: the name's likelihood given the clip (with several adapters, their mean probability);
+- ``per-token likelihood``: the answer's log-likelihood over its number of tokens (answers of different lengths,
+  e.g. descriptions, compared per token; with one adapter only: with several, their mean probability);
 - ``prior-corrected``: that probability divided by the name's mean probability over training clips (of the
   seen classes, so nothing of the unseen classes is used): what the clip adds to the name beyond the LLM's
   prior for it in this prompt (a pointwise mutual information; Holtzman et al. 2021's domain-conditional PMI).
@@ -32,13 +34,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @torch.no_grad()
-def name_log_probs(model, ds, indices, cfg, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(log p(name | clip) normalised over ``names`` [N, len(names)], labels [N])."""
+def name_log_probs(model, ds, indices, cfg, names: list[str], normalise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(log p(name | clip) normalised over ``names`` [N, len(names)] (``normalise=False``: the model's own
+    log-likelihoods of the answers), labels [N])."""
     class_ids = model.class_token_ids(names)
     scores, labels = [], []
     for batch in make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size):
         s = model.score(batch["x"], class_ids, top_k=None, choices=names).float()
-        scores.append(s.log_softmax(-1).numpy())
+        scores.append((s.log_softmax(-1) if normalise else s).numpy())
         labels.append(batch["y"].numpy())
     return np.concatenate(scores), np.concatenate(labels)
 
@@ -74,10 +77,15 @@ def main() -> None:
     for reader in readers:
         if reader == "first adapter":  # what a run with train.adapters 1 reads
             model.extra_maps.clear()
-        test_scores, labels = name_log_probs(model, ds, test_idx, cfg, unseen)
+        raw_scores, labels = name_log_probs(model, ds, test_idx, cfg, unseen, normalise=False)
+        test_scores = raw_scores - np.logaddexp.reduce(raw_scores, axis=1, keepdims=True)
         prior = np.log(np.exp(name_log_probs(model, ds, reference, cfg, unseen)[0]).mean(0))
         row[reader] = {"name_prior": dict(zip(unseen, np.exp(prior).round(4).tolist()))}
-        for rule, scores in {"likelihood": test_scores, "prior-corrected": test_scores - prior}.items():
+        # a long answer (a description) sums more tokens' log-probabilities than a short one
+        lengths = np.array([len(ids) for ids in model.class_token_ids(unseen)])
+        rules = {"likelihood": test_scores, "prior-corrected": test_scores - prior,
+                 "per-token likelihood": raw_scores / lengths}
+        for rule, scores in rules.items():
             figures = unseen_only_metrics(scores, labels, ds.classes, unseen)
             predicted = np.bincount(scores.argmax(1), minlength=len(unseen)) / len(scores)
             hits = scores.argmax(1) == np.array([unseen.index(ds.classes[y]) for y in labels])

@@ -37,6 +37,19 @@ def test_save_and_reload_give_identical_predictions(recognizer, tmp_path):
         np.testing.assert_allclose([p for _, p in a.top], [p for _, p in b.top], atol=1e-5)
 
 
+def test_loading_reads_the_saved_tokenizer_and_refuses_another_base_llm(recognizer, tmp_path):
+    recognizer.save_pretrained(tmp_path / "run")
+    tokens = json.loads((tmp_path / "run" / "tokens.json").read_text())
+    assert tokens["base_llm"]["model_type"] == "llama" and tokens["base_llm"]["embedding_rows"] == tokens["base_id"]
+    loaded = Recognizer.from_pretrained(tmp_path / "run")
+    assert str(tmp_path / "run" / "tokenizer") in loaded.model.tokenizer.name_or_path
+    # llm.path now gives an LLM of another width: its adapter and maps would mean nothing there
+    tokens["base_llm"]["hidden_size"] += 1
+    (tmp_path / "run" / "tokens.json").write_text(json.dumps(tokens))
+    with pytest.raises(ValueError, match=r"trained on another LLM.*hidden_size"):
+        Recognizer.from_pretrained(tmp_path / "run")
+
+
 def test_predict_top_k_and_open_vocabulary(recognizer):
     pred = recognizer.predict(skeleton(), top_k=3)
     probs = [p for _, p in pred.top]

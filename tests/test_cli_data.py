@@ -1,6 +1,7 @@
-"""`llmar data prepare` and `llmar data inspect` on the real NTU sample files."""
+"""The command line: `llmar data prepare` and `llmar data inspect` on the real NTU sample files, errors, run folders."""
 
 import numpy as np
+import pytest
 from conftest import shared_data
 
 from llmar.cli import main as cli_main
@@ -35,3 +36,38 @@ def test_errors_go_to_standard_error_whole(tmp_path, capsys):
     assert cli_main(["init-config", str(missing)]) == 1
     printed = capsys.readouterr()
     assert printed.out == "" and str(missing) in printed.err and printed.err.startswith("error: ")
+
+
+def test_version_and_what_a_missing_or_empty_run_folder_is_told(tmp_path, capsys):
+    import llmar
+
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"llmar {llmar.__version__}"
+    for command in (["predict", str(tmp_path / "gone"), "clip.npy"], ["eval", str(tmp_path / "gone")]):
+        assert cli_main(command) == 1
+        assert "gone: no such run folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["eval", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "empty: not a run folder (it has no config.yaml" in err and "Errno" not in err
+
+
+def test_train_refuses_a_folder_that_holds_a_run(tmp_path, capsys):
+    from llmar.cli import _claim_run_dir
+
+    config = tmp_path / "mine.yaml"
+    config.write_text("data: {kind: synthetic}\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model: llmar\n")
+    (run / "notes.txt").write_text("kept")
+    with pytest.raises(SystemExit, match=r"already holds a run; continue it \(llmar train --resume"):
+        cli_main(["train", str(config), "--output-dir", str(run)])
+    assert (run / "notes.txt").read_text() == "kept"  # nothing of the earlier run is touched
+    with pytest.raises(SystemExit, match="--kind names the format of DATA"):
+        cli_main(["train", str(config), "--kind", "npz"])
+    assert cli_main(["train", "--resume", str(run), "--output-dir", str(tmp_path / "elsewhere")]) == 2
+    assert "--output-dir would be ignored" in capsys.readouterr().err
+    _claim_run_dir(run, overwrite=True)  # --overwrite: the earlier run is cleared before training starts
+    assert not run.exists()

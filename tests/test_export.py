@@ -103,6 +103,10 @@ def test_cli_export_uses_the_run_clip_shape(tmp_path, synthetic_small):
     tokens, mask = run_onnx_tokenizer(out, torch.randn(2, 1, 16, 25, 3))
     assert tokens.shape == (2, 1, 4) and mask.shape == (2, 1)
     assert main(["export", str(tmp_path / "nothing"), "--out", str(out)]) == 1
+    # a bare projection folder (no run config beside it): its action sentence, at the default clip shape
+    assert main(["export", str(run / "projection"), "--out", str(tmp_path / "bare.onnx"), "--exporter", "torchscript",
+                 "--num-frames", "16", "--max-bodies", "1"]) == 0
+    assert exported_with(tmp_path / "bare.onnx")["output"] == "tokens"
 
 
 def test_auto_falls_back_when_dynamo_fails_and_leaves_no_file_when_all_fail(tmp_path, synthetic_small, monkeypatch):

@@ -39,6 +39,20 @@ def test_step_floor_and_checkpoints_with_buffers(gcn_run):
     assert (run / "eval" / "loss_curves.png").exists()
 
 
+def test_step_budget_counts_optimizer_steps_under_gradient_accumulation(tmp_path):
+    cfg = Config.from_dict({
+        "model": "gcn", "output_dir": str(tmp_path / "run"),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 4, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1},
+        "gcn": {"base_channels": 8, "num_stages": 3, "epochs": 2, "min_steps": 0, "batch_size": 8},
+        "train": {"grad_accum": 2, "eval_batch_size": 8, "max_test_samples": 8, "log_every": 1},
+    })
+    run, _ = train(cfg)
+    logged = [json.loads(line) for line in (run / "logs.jsonl").read_text().splitlines()]
+    # 36 training clips: 5 batches an epoch, 3 optimizer steps of 2 batches each, 2 epochs
+    assert max(r["step"] for r in logged if r["stage"] == "gcn") == 6
+
+
 def test_resuming_a_finished_run_changes_nothing(gcn_run):
     cfg, run, metrics = gcn_run
     before = load_file(run / "gcn" / "model.safetensors")

@@ -194,5 +194,5 @@ def test_train_without_a_config_on_each_shared_raw_folder(folder, tmp_path, caps
 
 def test_resume_refuses_settings_it_would_ignore(tmp_path, capsys):
     assert cli_main(["train", "--resume", str(tmp_path), "--set", "train.epochs=2", "--preset", "paper"]) == 2
-    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
-    assert "--set, --preset would be ignored" in out and "saved config.yaml" in out
+    err = capsys.readouterr().err  # standard error, unwrapped
+    assert "--set, --preset would be ignored" in err and "saved config.yaml" in err

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from llmar import __version__
+
 console = Console()
 # errors go to standard error, unwrapped: `llmar init-config DATA > mine.yaml` must not write one into the file
 error_console = Console(stderr=True, soft_wrap=True)
@@ -40,23 +42,29 @@ def _print_metrics(metrics: dict, title: str) -> None:
     console.print(summary_table(metrics, title))
 
 
+def _refuse(message: str) -> int:
+    """A usage error: said on standard error, whole, and exit status 2."""
+    error_console.print(Text.assemble(("error: ", "red"), message), highlight=False)
+    return 2
+
+
 def _is_data(path: str) -> bool:
     """A folder, or a file that is not YAML: `llmar train` derives the recipe from it."""
     p = Path(path)
     return p.is_dir() or (p.is_file() and p.suffix.lower() not in (".yaml", ".yml"))
 
 
-def _derive(data: str, overrides: list[str], model: str = "llmar", preset: str | None = None):
+def _derive(data: str, overrides: list[str], model: str = "llmar", preset: str | None = None, kind: str = "auto"):
     """(config, reasons) derived from the data, with ``--set`` overrides applied."""
     from llmar.config import apply_overrides
     from llmar.recipe import derive_config
 
-    cfg, why = derive_config(data, model=model, preset=preset)
+    cfg, why = derive_config(data, kind=kind, model=model, preset=preset)
     return apply_overrides(cfg, overrides), why
 
 
 def _derived_config(args):
-    cfg, why = _derive(args.config, args.set, args.model or "llmar", preset=args.preset)
+    cfg, why = _derive(args.config, args.set, args.model or "llmar", preset=args.preset, kind=args.kind)
     table = Table(title=f"recipe derived from {args.config} (llmar init-config writes it as YAML)")
     table.add_column("key")
     table.add_column("value")
@@ -82,27 +90,44 @@ def cmd_train(args) -> int:
 
     if args.resume:
         extra = [flag for flag, given in (("CONFIG", args.config), ("--set", args.set), ("--preset", args.preset),
-                                          ("--model", args.model)) if given]
+                                          ("--model", args.model), ("--output-dir", args.output_dir),
+                                          ("--kind", args.kind != "auto"), ("--overwrite", args.overwrite)) if given]
         if extra:
-            console.print(f"[red]--resume continues a run with its saved config.yaml; {', '.join(extra)} would be "
-                          "ignored: leave them out[/red]")
-            return 2
+            return _refuse(f"--resume continues a run with its saved config.yaml; {', '.join(extra)} would be ignored: "
+                           "leave them out")
         cfg = Config.load_saved(Path(args.resume) / "config.yaml")
         cfg.output_dir = args.resume
         run_dir, metrics = train(cfg, resume=True, callbacks=args.callbacks)
     else:
         if not args.config:
-            console.print("[red]train needs a CONFIG file, a DATA file or folder, or --resume RUN_DIR[/red]")
-            return 2
+            return _refuse("train needs a CONFIG file, a DATA file or folder, or --resume RUN_DIR")
         if _is_data(args.config):
             cfg = _derived_config(args)
         else:
+            if args.kind != "auto":
+                raise SystemExit("llmar train: --kind names the format of DATA; a YAML config sets data.kind itself")
             model = [f"model={args.model}"] if args.model else []
             cfg = _load_config(args.config, [*model, *args.set], args.preset)
+        if args.output_dir:
+            cfg.output_dir = args.output_dir
+        _claim_run_dir(Path(cfg.output_dir), args.overwrite)
         run_dir, metrics = train(cfg, callbacks=args.callbacks)
     _print_metrics(metrics, f"{cfg.model} on {cfg.data.kind}: test split")
     console.print(f"run saved in [bold]{run_dir}[/bold]")
     return 0
+
+
+def _claim_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Refuse to train over an earlier run unless told to (then it is cleared first, so nothing of it is mixed
+    into the new one)."""
+    import shutil
+
+    if not (run_dir / "config.yaml").exists():
+        return
+    if not overwrite:
+        raise SystemExit(f"llmar train: {run_dir} already holds a run; continue it (llmar train --resume {run_dir}), "
+                         "train into another folder (--output-dir), or replace it (--overwrite)")
+    shutil.rmtree(run_dir)
 
 
 def cmd_demo(args) -> int:
@@ -111,7 +136,9 @@ def cmd_demo(args) -> int:
     cfg = _load_config(str(builtin_config("demo")), args.set)
     if args.output_dir:
         cfg.output_dir = args.output_dir
-    console.print("[bold]LLM-AR demo[/bold]: procedural skeleton actions -> action VQ-VAE -> SmolLM2-135M + LoRA")
+    console.print("[bold]LLM-AR demo[/bold]: procedural skeleton actions -> action VQ-VAE -> SmolLM2-135M + LoRA, "
+                  "the paper's formulation (preset paper: the LLM reads codebook tokens); `llmar train DATA` trains "
+                  "the recommended recipe (graph encoder, the LLM reads its vectors)")
     run_dir, metrics = train(cfg, callbacks=args.callbacks)
     _print_metrics(metrics, "LLM-AR demo: built-in test split (unseen subjects)")
     chance = 1.0 / len(metrics["per_class_accuracy"])
@@ -171,6 +198,45 @@ def read_classes_file(path: str) -> tuple[list[str], dict[str, str]]:
     raise DataError(f"{path}: expected a list of class names, or 'class name: description' lines")
 
 
+def recording_of(samples: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The samples of a stream's file played back to back: [M, T, V, C], bodies padded to the most any has."""
+    bodies = max(arr.shape[0] for _, arr in samples)
+    return np.concatenate([np.pad(arr, ((0, bodies - arr.shape[0]), (0, 0), (0, 0), (0, 0))) for _, arr in samples],
+                          axis=1)
+
+
+def predict_stream(rec, args, classes: list[str] | None, layout) -> int:
+    """``predict --stream``: a label per window as the recording plays, then the real-time factor."""
+    import statistics
+    import time
+
+    from llmar.stream import frames_of, stream
+
+    recording = recording_of(read_skeleton_file(args.stream))
+    window = args.window or rec.config.data.num_frames
+    if not args.json:
+        console.print(f"{args.stream}: {recording.shape[1]} frames at {args.fps:g} fps; a {window}-frame window "
+                      f"every {args.stride} frames" + (f", smoothed over {args.smooth}" if args.smooth > 1 else ""))
+    began, latencies = time.perf_counter(), []
+    for w in stream(rec, frames_of(recording), window=window, stride=args.stride, smooth=args.smooth,
+                    classes=classes, layout=layout, top_k=args.top_k):
+        latencies.append(w.seconds)
+        if args.json:
+            print(json.dumps({"file": args.stream, **w.to_dict()}), flush=True)
+        else:
+            console.print(f"{w.start / args.fps:7.2f}-{w.end / args.fps:6.2f} s  {w.label}  {w.probability:.3f}")
+    compute = time.perf_counter() - began
+    factor = recording.shape[1] / args.fps / max(compute, 1e-9)
+    summary = (f"{recording.shape[1]} frames in {compute:.2f} s of compute: real-time factor {factor:.1f} at "
+               f"{args.fps:g} fps; median latency from a window's last frame to its label "
+               f"{1000 * statistics.median(latencies):.0f} ms")
+    if args.json:
+        print(summary, file=sys.stderr)
+    else:
+        console.print(summary)
+    return 0
+
+
 def cmd_predict(args) -> int:
     from llmar.api import Recognizer
     from llmar.llm.entries import LLM_INPUT_WORDS
@@ -188,6 +254,12 @@ def cmd_predict(args) -> int:
         from llmar.data.layout import get_layout
 
         layout = get_layout(args.layout)
+    if args.stream:
+        if args.files:
+            raise SystemExit("llmar predict: give skeleton files or --stream FILE, not both")
+        return predict_stream(rec, args, classes, layout)
+    if not args.files:
+        raise SystemExit("llmar predict: give one or more skeleton files, or --stream FILE")
     results = []
     for path in args.files:
         for name, arr in read_skeleton_file(path):
@@ -240,8 +312,7 @@ def cmd_viz(args) -> int:
 
     samples = read_skeleton_file(args.file)
     if not 0 <= args.sample < len(samples):
-        console.print(f"[red]{args.file} has {len(samples)} sample(s); --sample {args.sample} is out of range[/red]")
-        return 2
+        return _refuse(f"{args.file} has {len(samples)} sample(s); --sample {args.sample} is out of range")
     name, arr = samples[args.sample]
     label = sentence = None
     if args.run:
@@ -269,7 +340,8 @@ def cmd_export(args) -> int:
     if proj is None:
         raise FileNotFoundError(f"{run}: no trained projection (projection/, stage1/ or model.safetensors)")
     cfg = Config.load_saved(run / "config.yaml") if (run / "config.yaml").is_file() else None
-    llm = cfg.llm if cfg and cfg.model == "llmar" else LLMConfig()  # a bare projection: its tokens
+    # a bare projection folder says nothing of what an LLM read of it: its own action sentence (codebook ids)
+    llm = cfg.llm if cfg and cfg.model == "llmar" else LLMConfig(entry="tokens")
     output = "llm_vectors" if llm.entry == "continuous" else "tokens"
     if output == "llm_vectors" and proj.name != "projection":
         raise FileNotFoundError(f"{run}: a continuous-entry run's LLM reads vectors through the map to its width "
@@ -296,8 +368,7 @@ def cmd_data_prepare(args) -> int:
     from llmar.data.ntu import prepare_ntu
 
     if args.dataset != "ntu":
-        console.print(f"[red]data prepare supports 'ntu' (raw .skeleton folders); got {args.dataset!r}[/red]")
-        return 2
+        return _refuse(f"data prepare supports 'ntu' (raw .skeleton folders); got {args.dataset!r}")
     out = prepare_ntu(args.raw, args.out, benchmark=args.benchmark, missing_file=args.missing)
     console.print(f"wrote {out}")
     return 0
@@ -323,6 +394,7 @@ def _add_preset_argument(s: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmar", description="LLM-AR: a pretrained LLM as a skeleton action recognizer")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    p.add_argument("--version", action="version", version=f"llmar {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("demo", help="train and evaluate on the built-in procedural dataset")
@@ -336,6 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
                                              "file/folder of any supported format: the recipe is derived from it")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    s.add_argument("--output-dir", default=None, metavar="RUN_DIR",
+                   help="where the run goes (default: the config's output_dir; derived from data: runs/<data name>)")
+    s.add_argument("--overwrite", action="store_true", help="replace a run already in the output folder")
+    s.add_argument("--kind", default="auto",
+                   help="the data's format when it cannot be told from the path (see `llmar data inspect`)")
     s.add_argument("--model", default=None, choices=MODEL_NAMES,
                    help="what to train (default: llmar, or the config file's model); gcn: the graph network on the "
                         "same data pipeline and split, to compare")
@@ -364,12 +441,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score every class name (the default finds each clip's exact top 5 by a trie search)")
     s.set_defaults(func=cmd_eval)
 
-    about = "top-5 classes for skeleton files (.skeleton, .npz, .npy, NW-UCLA .json), and what the LLM read of them"
+    about = ("top-5 classes for skeleton files of any supported format (NTU .skeleton, NW-UCLA / Toyota Smarthome / "
+             "pose-estimator .json: OpenPose, MediaPipe, COCO-17 from MMPose, RTMPose, Ultralytics; Florence 3D and "
+             "UAV-Human .txt; generic or CTR-GCN .npz, PYSKL .pkl, .npy), and what the LLM read of them; or labels "
+             "along a long recording (--stream)")
     s = sub.add_parser("predict", help=about, description=about)
     s.add_argument("run_dir")
-    s.add_argument("files", nargs="+")
+    s.add_argument("files", nargs="*", help="skeleton files, each sample labelled whole")
+    s.add_argument("--stream", default=None, metavar="FILE",
+                   help="a long recording (any format; a file of several samples plays them back to back): a label "
+                        "per sliding window as it plays, then the real-time factor")
+    s.add_argument("--window", type=int, default=None,
+                   help="with --stream: frames per window (default: the run's data.num_frames)")
+    s.add_argument("--stride", type=int, default=15,
+                   help="with --stream: frames between labels (default 15: every half second at 30 fps)")
+    s.add_argument("--smooth", type=int, default=1,
+                   help="with --stream: label each window with the mean probabilities of the last N windows")
+    s.add_argument("--fps", type=float, default=30.0, help="with --stream: the recording's frame rate (default 30)")
     s.add_argument("--json", action="store_true",
-                   help="print JSON instead of tables; llm_input says what the LLM read: tokens (then sentence "
+                   help="print JSON instead of tables (with --stream, one line per window); llm_input says what the LLM read: tokens (then sentence "
                         "holds them) or vectors (continuous entry: sentence is null)")
     s.add_argument("--top-k", type=int, default=5)
     s.add_argument("--all-scores", action="store_true",

@@ -117,6 +117,7 @@ class LLMConfig(_Section):
     answer_prefix: str = " "  # text between the prompt and the answer (a space, so names start as whole words)
     answer_template: str = "{name}"  # what the LLM answers and is scored on; "{name}: {description}" adds context
     choice_template: str = "{name}"  # one candidate in the prompt's {choices} list (SUGAR's "choose from")
+    train_choices: int = 0  # k > 0: each training batch's prompt lists k names, the batch's own and others drawn at random, in a random order (0: every name, in a fixed order)
 
 
 @dataclass
@@ -199,6 +200,8 @@ class Config(_Section):
                              "are plain text): set train.token_dropout: 0 with llm.entry: snap")
         if self.train.encoder_lr > 0 and self.llm.entry != "continuous":
             raise ValueError("config train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
+        if self.llm.train_choices > 0 and "{choices}" not in self.llm.prompt:
+            raise ValueError("config llm.train_choices > 0 needs a prompt that lists the names: {choices} in llm.prompt")
         if self.model == "gcn" and self.data.unseen_classes:
             raise ValueError("config data.unseen_classes needs model llmar or gcn_text: the graph network's classifier "
                              "has no output for a class it never trained on (gcn_text scores class-name embeddings)")
@@ -228,6 +231,10 @@ class Config(_Section):
     @classmethod
     def _load(cls, path: str | Path, overrides: list[str], preset: str | None, saved: bool) -> Config:
         path = Path(path)
+        if saved and not path.is_file():  # a run folder named by a user: say which part is missing
+            if not path.parent.is_dir():
+                raise FileNotFoundError(f"{path.parent}: no such run folder")
+            raise FileNotFoundError(f"{path.parent}: not a run folder (it has no config.yaml; llmar train writes one)")
         try:
             d = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as e:

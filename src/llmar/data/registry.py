@@ -61,8 +61,10 @@ def detect_kind(path: str | Path) -> str:
         if fmt.detect(path):
             return fmt.name
     if path.is_dir():
-        raise DataError(f"{path}: cannot tell what dataset this folder holds; pass the kind explicitly")
-    raise DataError(f"{path}: unknown file type {path.suffix!r}; pass the kind explicitly")
+        raise DataError(f"{path}: cannot tell what dataset this folder holds; pass its kind (--kind, or data.kind: one of "
+                        f"{', '.join(BY_KIND)})")
+    raise DataError(f"{path}: unknown file type {path.suffix!r}; pass its kind (--kind, or data.kind: one of "
+                    f"{', '.join(BY_KIND)})")
 
 
 def load_dataset(kind: str, path: str | Path | None = None, **options) -> SkeletonDataset:

@@ -128,9 +128,7 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
     if attention is None and not torch.accelerator.is_available():
         attention = "eager"
     directory = resolve_llm_path(path)
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(directory)
     with no_loading_bar():
         # use_kernels=False: transformers otherwise fetches kernels from the Hub on a GPU, and llmar runs offline
         model = AutoModelForCausalLM.from_pretrained(directory, dtype=DTYPES[dtype], attn_implementation=attention,
@@ -139,6 +137,14 @@ def load_llm(path: str | None = None, dtype: str = "float32", device: str | torc
     model.requires_grad_(False)
     model.config.use_cache = False
     return model, tokenizer
+
+
+def load_tokenizer(directory: str | Path):
+    """A Hugging Face tokenizer, padding with end-of-sequence where it has no pad token."""
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 def llm_config(path: str | None = None):

@@ -21,7 +21,7 @@ from llmar.data.descriptions import load_descriptions
 from llmar.data.layout import JointLayout
 from llmar.data.selection import seen_classes
 from llmar.llm.entries import action_token
-from llmar.llm.loading import load_llm, quiet_peft
+from llmar.llm.loading import load_llm, load_tokenizer, quiet_peft
 from llmar.llm.recognizer import LLMActionRecognizer, extra_adapter_names
 from llmar.projection.vqvae import ActionVQVAE
 from llmar.utils import atomic_save_json, atomic_save_safetensors
@@ -43,7 +43,7 @@ def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecog
     model.vqvae.save_pretrained(d / "projection")
     atomic_save_json({"entry": model.cfg.entry, "base_id": model.base_id,
                       "action_tokens": [action_token(k) for k in range(model.vqvae.cfg.num_codes)],
-                      "snap_ids": model.snap_ids.tolist()}, d / "tokens.json")
+                      "snap_ids": model.snap_ids.tolist(), "base_llm": base_llm_identity(model)}, d / "tokens.json")
     if config.llm.finetune == "lora":
         model.llm.save_pretrained(d / "adapter")  # adapters after the first go to adapter/NAME/
         for name, to_llm in model.extra_maps.items():
@@ -55,12 +55,32 @@ def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecog
     model.tokenizer.save_pretrained(d / "tokenizer")
 
 
+def base_llm_identity(model: LLMActionRecognizer) -> dict:
+    """What identifies the LLM a run was trained on: checked when the run is loaded again."""
+    config = model.llm.get_base_model().config if hasattr(model.llm, "get_base_model") else model.llm.config
+    return {"model_type": config.model_type, "hidden_size": config.hidden_size,
+            "embedding_rows": model.base_id, "tokenizer_size": len(model.tokenizer)}
+
+
+def check_base_llm(directory: Path, config: Config, llm, tokens: dict) -> None:
+    """Refuse a base LLM other than the one the run trained on (``llm.path`` now pointing elsewhere): its
+    adapters, maps and answer ids would silently mean something else."""
+    saved = tokens.get("base_llm", {"embedding_rows": tokens["base_id"]})  # older runs hold base_id alone
+    found = {"model_type": llm.config.model_type, "hidden_size": llm.config.hidden_size,
+             "embedding_rows": llm.get_input_embeddings().num_embeddings}
+    differ = [f"{k} {saved[k]} (now {found[k]})" for k in found if k in saved and saved[k] != found[k]]
+    if differ:
+        raise ValueError(f"{directory}: trained on another LLM than llm.path {config.llm.path!r} loads: "
+                         f"{', '.join(differ)}; set llm.path in {directory / 'config.yaml'} to the LLM it trained on")
+
+
 def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
                     ) -> tuple[Config, LLMActionRecognizer, JointLayout]:
     d = Path(directory)
-    if not (d / "config.yaml").exists() or not (d / "projection" / "model.safetensors").exists():
-        raise FileNotFoundError(f"{d} is not a trained llmar run (config.yaml or projection/ missing)")
     config = Config.load_saved(d / "config.yaml")
+    if config.model != "llmar" or not (d / "projection" / "model.safetensors").exists():
+        raise FileNotFoundError(f"{d} is not a trained LLM-AR run (model {config.model}; projection/ "
+                                f"{'present' if (d / 'projection').is_dir() else 'missing'})")
     labels = json.loads((d / "labels.json").read_text())
     vqvae = ActionVQVAE.from_pretrained(d / "projection")
     if config.llm.finetune == "full":
@@ -79,12 +99,15 @@ def load_recognizer(directory: str | Path, device: str | torch.device = "cpu"
             llm = PeftModel.from_pretrained(llm, d / "adapter")
             for name in extra:
                 llm.load_adapter(str(d / "adapter" / name), adapter_name=name)
+    tokens = json.loads((d / "tokens.json").read_text())
+    check_base_llm(d, config, llm, tokens)
+    if (d / "tokenizer").is_dir():  # the tokenizer the run trained with, saved beside it
+        tokenizer = load_tokenizer(d / "tokenizer")
     model = build_recognizer(config, vqvae, llm, tokenizer, labels["classes"])
     for name in extra:
         to_llm = copy.deepcopy(vqvae.to_llm)
         to_llm.load_state_dict(load_file(d / "adapter" / name / "to_llm.safetensors"))
         model.add_adapter(name, to_llm)
-    tokens = json.loads((d / "tokens.json").read_text())
     model.snap_ids.copy_(torch.tensor(tokens["snap_ids"]))
     model.to(device).eval()
     return config, model, JointLayout.from_dict(labels["layout"])

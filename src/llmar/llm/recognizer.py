@@ -153,7 +153,8 @@ class LLMActionRecognizer(nn.Module):
         share of action positions whose input row is blanked (zero), drawn anew per clip."""
         tokens, mask, continuous = self.encode_actions(x)
         answers = [self.answer_ids[i] for i in y.tolist()]
-        ids, attn, pos = self.build_inputs(tokens, mask, answers)
+        choices = self.training_choices(y) if self.cfg.train_choices > 0 else None
+        ids, attn, pos = self.build_inputs(tokens, mask, answers, choices=choices)
         keep = max(len(a) for a in answers) + 1
         inputs = self.embed(ids, continuous)
         if token_dropout > 0:
@@ -162,6 +163,17 @@ class LLMActionRecognizer(nn.Module):
         out = self.llm(inputs_embeds=inputs, attention_mask=attn, position_ids=pos,
                        logits_to_keep=last_positions(ids, keep), use_cache=False)
         return answer_loss(out.logits, ids, [len(a) for a in answers])
+
+    def training_choices(self, y: torch.Tensor) -> list[str]:
+        """The names a training batch's prompt lists with ``llm.train_choices`` k: the batch's own classes and
+        others of ``self.choices`` drawn at random, k in all, in a random order. The list changes every batch,
+        so the answer cannot be learnt without reading it: what lets the LLM choose among names it never
+        trained on."""
+        own = [self.classes[i] for i in sorted(set(y.tolist()))]
+        others = [name for name in self.choices if name not in own]
+        drawn = [others[i] for i in torch.randperm(len(others))[: max(0, self.cfg.train_choices - len(own))].tolist()]
+        listed = own + drawn
+        return [listed[i] for i in torch.randperm(len(listed)).tolist()]
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
