@@ -334,6 +334,36 @@ def entry_table(figs: dict[str, list[Figure]]) -> str:
     return "\n".join(lines)
 
 
+CONSE_VARIANTS = ("names, all-MiniLM-L6-v2, top 5", "names with descriptions, all-MiniLM-L6-v2, top 5",
+                  "names, the LLM, top 5", "names with descriptions, the LLM, top 5")
+
+
+def conse_table(rows: list[Row]) -> str:
+    """ConSE's variants (benchmarks/zero_shot_scoring.py --conse): per trained run kind, mean ± sd over folds of
+    the latest row per fold, top 5 seen classes kept (ConSE's usual setting, chosen before any row)."""
+    groups: dict[str, dict[int, Row]] = {}
+    for r in rows:
+        if "conse" not in r.data:
+            continue
+        name = Path(r["run"]).name
+        fold = int(re.search(r"_fold(\d+)", name).group(1))
+        g = groups.setdefault(re.sub(r"_fold\d+", "", name), {})
+        if fold not in g or r.date >= g[fold].date:
+            g[fold] = r
+    lines = ["| run (seen-class scores from) | folds | " + " | ".join(CONSE_VARIANTS) + " | measured |",
+             "|---|---|" + "---|" * len(CONSE_VARIANTS) + "---|"]
+    for kind, g in groups.items():
+        rs = [g[k] for k in sorted(g)]
+        cells = []
+        for variant in CONSE_VARIANTS:
+            v = [100 * r["conse"][variant] for r in rs]
+            cells.append(f"{statistics.mean(v):.1f}" + (f" ± {statistics.stdev(v):.1f}" if len(v) > 1 else ""))
+        dates = sorted({r.date for r in rs})
+        lines.append(f"| `{kind}` | {', '.join(str(k) for k in sorted(g))} | " + " | ".join(cells)
+                     + f" | {dates[0]}{' to ' + dates[-1] if len(dates) > 1 else ''} |")
+    return "\n".join(lines)
+
+
 def blocks(files: dict[str, list[Row]]) -> dict[str, str]:
     figs = figures(files)
     out = {"headline-readme": headline_table(figs, "docs/results/"),
@@ -341,7 +371,8 @@ def blocks(files: dict[str, list[Row]]) -> dict[str, str]:
            "entry": entry_table(figs),
            "unseen-nw_ucla": unseen_table(files.get("unseen_nw_ucla.jsonl", [])),
            "unseen-florence3d": unseen_table(files.get("unseen_florence3d.jsonl", [])),
-           "unseen-utd_mhad": unseen_table(files.get("unseen_utd_mhad.jsonl", []))}
+           "unseen-utd_mhad": unseen_table(files.get("unseen_utd_mhad.jsonl", [])),
+           "conse-utd_mhad": conse_table(files.get("unseen_utd_mhad_scoring.jsonl", []))}
     for ds in DATASETS:
         out[f"figures-{ds}"] = dataset_table(figs.get(ds, []))
     out["folds-florence3d"] = per_unit_table(figs.get("florence3d", []))

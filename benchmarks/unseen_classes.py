@@ -58,11 +58,6 @@ SWITCHES = {
     "choices": [f"llm.prompt={PROMPT_WITH_CHOICES}"],
     "choices with descriptions": [f"llm.prompt={PROMPT_WITH_CHOICES}", "data.class_descriptions={dataset}",
                                   'llm.choice_template="{name} ({description})"'],
-    # SUGAR's multiple choice, the list drawn anew for every training batch (9 names: a UTD-MHAD fold's unseen)
-    "random choices": [f"llm.prompt={PROMPT_WITH_CHOICES}", "llm.train_choices=9"],
-    "random choices with descriptions": [f"llm.prompt={PROMPT_WITH_CHOICES}", "llm.train_choices=9",
-                                         "data.class_descriptions={dataset}",
-                                         'llm.choice_template="{name} ({description})"'],
     "description answers": ["data.class_descriptions={dataset}", 'llm.answer_template="{description}: {name}"'],
     "snap entry": ["llm.entry=snap"],
     "text of descriptions": ["data.class_descriptions={dataset}", 'gcn.class_text="{name}: {description}"'],

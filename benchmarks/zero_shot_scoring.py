@@ -11,22 +11,35 @@ Rules, each ranking the unseen names for every unseen test clip:
   seen classes, so nothing of the unseen classes is used): what the clip adds to the name beyond the LLM's
   prior for it in this prompt (a pointwise mutual information; Holtzman et al. 2021's domain-conditional PMI).
 
+``--conse``: ConSE (the seen names' probabilities carried over to the unseen names by text embeddings) with the
+names or the names with their descriptions, embedded by all-MiniLM-L6-v2 or by the run's own LLM (its adapters
+off, last hidden states averaged), keeping the top 1, 3, 5 or every seen class.
+
+    python benchmarks/zero_shot_scoring.py runs/bench/unseen_utd_mhad/llmar_default_fold0_derived --conse
+
 One JSON line per run in docs/results/unseen_<dataset>_scoring.jsonl.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from llmar.baseline.pretrained import load_gcn
+from llmar.baseline.text_embedding import embed_texts
 from llmar.config import Config
+from llmar.data.descriptions import load_descriptions
 from llmar.data.selection import load_data, split_indices
+from llmar.evaluation.conse import conse_scores
 from llmar.evaluation.metrics import unseen_only_metrics
+from llmar.llm.loading import load_llm
 from llmar.llm.pretrained import load_recognizer
 from llmar.training.data import make_loader
 
@@ -55,25 +68,89 @@ def reference_sample(ds, train_idx: np.ndarray, limit: int, seed: int = 0) -> np
     return np.sort(np.concatenate(picked))
 
 
+@torch.no_grad()
+def llm_text_embeddings(llm, tokenizer, texts: list[str]) -> torch.Tensor:
+    """What the pretrained LLM itself makes of each text: unit-norm [N, width], the mean of its last hidden
+    states over the text's tokens (after a space, as an answer starts), its LoRA adapters switched off."""
+    rows = []
+    off = llm.disable_adapter() if hasattr(llm, "disable_adapter") else contextlib.nullcontext()
+    with off:
+        for text in texts:
+            ids = tokenizer(" " + text, add_special_tokens=False).input_ids
+            if not ids:
+                raise ValueError(f"text {text!r} tokenises to nothing")
+            device = llm.get_input_embeddings().weight.device
+            hidden = llm(input_ids=torch.tensor([ids], device=device), output_hidden_states=True).hidden_states[-1]
+            rows.append(F.normalize(hidden[0].float().mean(0), dim=0).cpu())
+    return torch.stack(rows)
+
+
+
+@torch.no_grad()
+def graph_seen_scores(run: Path, ds, indices, cfg, seen: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A gcn_text run's log-probabilities over the seen classes (its trained columns), labels."""
+    net = load_gcn(run)
+    columns = [ds.classes.index(c) for c in seen]
+    scores, labels = [], []
+    for batch in make_loader(ds, indices, cfg, train=False, batch_size=cfg.train.eval_batch_size):
+        scores.append(net(batch["x"])[:, columns].log_softmax(-1).numpy())
+        labels.append(batch["y"].numpy())
+    return np.concatenate(scores), np.concatenate(labels)
+
+
+@torch.no_grad()
+def conse_variants(run: Path, ds, test_idx, cfg, unseen: list[str]) -> dict:
+    """ConSE (llmar.evaluation.conse) on the unseen classes' clips from the run's scores of the seen names (the
+    LLM's answers, or a gcn_text run's seen columns: the control), with several text embeddings and numbers of
+    seen classes kept."""
+    seen = [c for c in ds.classes if c not in unseen]
+    if cfg.model == "llmar":
+        model = load_recognizer(run)[1].eval()
+        seen_scores, labels = name_log_probs(model, ds, test_idx, cfg, seen)
+        llm, tokenizer = model.llm, model.tokenizer
+    else:
+        seen_scores, labels = graph_seen_scores(run, ds, test_idx, cfg, seen)
+        llm, tokenizer = load_llm(cfg.llm.path, cfg.llm.dtype)
+    table = load_descriptions(cfg.data.class_descriptions or Path(cfg.data.path).stem)
+    texts = {"names": list(seen + unseen), "names with descriptions": [f"{c}: {table[c]}" for c in seen + unseen]}
+    out = {}
+    for what, sentences in texts.items():
+        encoders = {"all-MiniLM-L6-v2": embed_texts(sentences, cfg.gcn.text_model).numpy(),
+                    "the LLM": llm_text_embeddings(llm, tokenizer, sentences).numpy()}
+        for encoder, emb in encoders.items():
+            for top in (1, 3, 5, len(seen)):
+                scores = conse_scores(seen_scores, emb[: len(seen)], emb[len(seen):], top=top)
+                out[f"{what}, {encoder}, top {top}"] = unseen_only_metrics(scores, labels, ds.classes, unseen)["top1"]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run")
     p.add_argument("--reference-clips", type=int, default=256, help="training clips the names' prior is read on")
+    p.add_argument("--conse", action="store_true",
+                   help="only ConSE's variants: the text embedded (names, or names with descriptions), the encoder "
+                        "(all-MiniLM-L6-v2, or the run's own LLM without its adapters) and the seen classes kept (top T)")
     args = p.parse_args()
     run = Path(args.run)
     cfg = Config.load_saved(run / "config.yaml")
     unseen = list(cfg.data.unseen_classes)
     if not unseen:
         raise SystemExit(f"{run}: not a leave-classes-out run (data.unseen_classes is empty)")
-    model = load_recognizer(run)[1].eval()
     ds = load_data(cfg)
     train_idx, test_idx = split_indices(ds, cfg)
     test_idx = test_idx[np.isin(ds.y[test_idx], [ds.classes.index(c) for c in unseen])]
     reference = reference_sample(ds, train_idx, args.reference_clips)
     row = {"dataset": Path(cfg.data.path).stem if cfg.data.path else cfg.data.kind, "run": str(run),
-           "unseen": unseen, "date": datetime.date.today().isoformat(), "reference_clips": int(len(reference)),
-           "adapters": len(model.adapter_names), "chance": 1 / len(unseen)}
-    readers = ["all adapters", "first adapter"] if model.extra_maps else ["all adapters"]
+           "model": cfg.model, "unseen": unseen, "date": datetime.date.today().isoformat(),
+           "chance": 1 / len(unseen)}
+    if args.conse:
+        row["conse"] = conse_variants(run, ds, test_idx, cfg, unseen)
+        readers = []
+    else:
+        model = load_recognizer(run)[1].eval()
+        row.update({"reference_clips": int(len(reference)), "adapters": len(model.adapter_names)})
+        readers = ["all adapters", "first adapter"] if model.extra_maps else ["all adapters"]
     for reader in readers:
         if reader == "first adapter":  # what a run with train.adapters 1 reads
             model.extra_maps.clear()

@@ -131,3 +131,31 @@ def test_continuous_entry_predictions_carry_no_sentence(tiny_llm_dir):
     assert rec.nearest_codes(skeleton()).count("<a_") == 4  # 16 frames / 4, one body: a diagnostic only
     _, mask, vectors = model.encode_actions(rec.prepare(skeleton()))
     torch.testing.assert_close(rec.action_inputs(skeleton()), model.vqvae.project(vectors))
+
+
+
+def test_conse_ranks_new_names_as_the_evaluation_does(recognizer, tmp_path, capsys):
+    """Recognizer.conse is ConSE over the run's own answers carried by the names' sentence embeddings: the same
+    computation as a leave-classes-out evaluation's unseen_only_conse."""
+    from llmar.baseline.text_embedding import class_text_embeddings
+    from llmar.cli import main
+    from llmar.evaluation.conse import conse_scores
+
+    candidates = ["drink water", "kick", "sit up"]
+    pred = recognizer.conse(skeleton(), candidates, top_k=3, seen_top=2)
+    seen = recognizer.model.score(recognizer.prepare(skeleton()))[0].float().log_softmax(-1)
+    emb = class_text_embeddings(recognizer.config, [*recognizer.classes, *candidates]).numpy()
+    want = conse_scores(seen[None].numpy(), emb[:4], emb[4:], top=2)[0]
+    assert [c for c, _ in pred.top] == [candidates[i] for i in np.argsort(-want, kind="stable")]
+    np.testing.assert_allclose([v for _, v in pred.top], np.sort(want)[::-1], atol=1e-6)
+    assert pred.label == pred.top[0][0] and pred.sentence is None
+    # the command line: --zero-shot conse over --classes, cosines in the probability column
+    recognizer.save_pretrained(tmp_path / "run")
+    np.save(tmp_path / "clip.npy", skeleton())
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "clip.npy"), "--classes", ",".join(candidates),
+                 "--zero-shot", "conse", "--json"]) == 0
+    out = capsys.readouterr().out
+    printed = json.loads(out[out.index("["):])[0]
+    assert [t["class"] for t in printed["top"]] == [c for c, _ in pred.top]
+    with pytest.raises(SystemExit, match="--zero-shot conse ranks names given by --classes"):
+        main(["predict", str(tmp_path / "run"), str(tmp_path / "clip.npy"), "--zero-shot", "conse"])

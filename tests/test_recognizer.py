@@ -190,26 +190,3 @@ def test_prompt_starts_with_the_tokenizers_bos(tiny_llm_dir):
     assert before_b == [tok.bos_token_id] + before and after_b == after
     assert before[0] != tok.bos_token_id and plain.answer_ids == bos.answer_ids
 
-
-def test_training_choices_list_the_batch_classes_and_random_others(tiny_llm_dir):
-    model = make_model(tiny_llm_dir)
-    model.cfg.prompt = "Skeleton motion: {sentence}\nChoose from: {choices}.\nAnswer:"
-    model.cfg.train_choices = 3
-    torch.manual_seed(0)
-    lists = [model.training_choices(torch.tensor([1, 1])) for _ in range(20)]
-    assert all(len(names) == 3 and len(set(names)) == 3 and "clap" in names for names in lists)
-    assert len({tuple(names) for names in lists}) > 5  # other names and orders each batch
-    assert model.training_choices(torch.tensor([0, 1, 2, 3])).__len__() == 4  # never fewer than the batch's own
-    # the prompt of a training batch lists them: its ids hold every listed name
-    x, y = clips(b=2, m=1), torch.tensor([1, 1])
-    torch.manual_seed(1)
-    listed = model.training_choices(y)
-    torch.manual_seed(1)
-    loss = model(x, y)
-    assert torch.isfinite(loss)
-    before, _ = model.prompt_ids(listed)
-    assert model.tokenizer.decode(before).endswith("Skeleton motion: ")
-    _, after = model.prompt_ids(listed)
-    assert ", ".join(listed) in model.tokenizer.decode(after)
-    with pytest.raises(ValueError, match="train_choices > 0 needs a prompt that lists"):
-        Config.from_dict({"llm": {"train_choices": 3}})

@@ -1,6 +1,6 @@
 """llmar: LLM-AR, a pretrained large language model as a skeleton-based action recognizer."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["Recognizer", "Config", "__version__"]
 

@@ -2,6 +2,7 @@
 
     rec = Recognizer.from_pretrained("runs/demo")
     rec.predict(skeleton)            # Prediction: label, top-5 (class name, probability), what the LLM read
+    rec.conse(skeleton, ["catch", "bowling"])   # names never trained on, by ConSE over the LLM's answers
     rec.tokenize(skeleton)           # the action sentence the LLM reads (tokens and snap entries)
     rec.action_inputs(skeleton)      # the rows the LLM reads in its place, [n, LLM width] (every entry)
 """
@@ -121,6 +122,27 @@ class Recognizer:
         """Add class descriptions (name: what the body does) for names to be scored, e.g. names never trained
         on: a run whose answers hold ``{description}`` (``llm.answer_template``) needs one per candidate."""
         self.model.prompts.descriptions.update(descriptions)
+
+    @torch.no_grad()
+    def conse(self, skeleton: np.ndarray, classes: list[str], top_k: int = 5, seen_top: int = 5,
+              layout: JointLayout | None = None) -> Prediction:
+        """Names never trained on, ranked by ConSE over the LLM's answers (the ``unseen_only_conse`` figure of a
+        leave-classes-out evaluation): the run's own class names are scored on the clip, the ``seen_top``
+        likeliest are averaged (weighted by their probabilities) as sentence embeddings of their names
+        (``gcn.class_text``, all-MiniLM-L6-v2 unless ``gcn.text_model``), and each candidate is ranked by the
+        cosine of that vector with its own. ``Prediction.top`` holds (name, cosine) pairs: similarities, not
+        probabilities."""
+        from llmar.baseline.text_embedding import class_text_embeddings
+        from llmar.evaluation.conse import conse_scores
+
+        x = self.prepare(skeleton, layout)
+        seen = self.model.score(x, self.model.class_token_ids(self.classes), top_k=None)[0].float().log_softmax(-1)
+        emb = class_text_embeddings(self.config, [*self.classes, *classes]).numpy()
+        scores = conse_scores(seen[None].cpu().numpy(), emb[: len(self.classes)], emb[len(self.classes):],
+                              top=seen_top)[0]
+        order = np.argsort(-scores, kind="stable")[:top_k]
+        top = [(classes[i], float(scores[i])) for i in order]
+        return Prediction(top[0][0], top, None, None, self.llm_input)
 
     @torch.no_grad()
     def predict(self, skeleton: np.ndarray, top_k: int = 5, classes: list[str] | None = None,

@@ -249,6 +249,10 @@ def cmd_predict(args) -> int:
             raise SystemExit("llmar predict: give --classes or --classes-file, not both")
         classes, descriptions = read_classes_file(args.classes_file)
         rec.describe(descriptions)
+    conse = args.zero_shot == "conse"
+    if conse and (not classes or args.stream or args.generate or args.all_scores):
+        raise SystemExit("llmar predict: --zero-shot conse ranks names given by --classes or --classes-file, "
+                         "file by file (not with --stream, --generate or --all-scores)")
     layout = None
     if args.layout:
         from llmar.data.layout import get_layout
@@ -263,8 +267,11 @@ def cmd_predict(args) -> int:
     results = []
     for path in args.files:
         for name, arr in read_skeleton_file(path):
-            pred = rec.predict(arr, top_k=args.top_k, classes=classes, generate=args.generate,
-                               all_scores=args.all_scores, layout=layout)
+            if conse:
+                pred = rec.conse(arr, classes, top_k=args.top_k, layout=layout)
+            else:
+                pred = rec.predict(arr, top_k=args.top_k, classes=classes, generate=args.generate,
+                                   all_scores=args.all_scores, layout=layout)
             d = {"file": path, "sample": name, **pred.to_dict()}
             if args.generate:
                 names = classes or rec.classes
@@ -278,7 +285,7 @@ def cmd_predict(args) -> int:
         table = Table(title=f"{r['sample']} ({r['file']})")
         table.add_column("rank")
         table.add_column("class")
-        table.add_column("probability", justify="right")
+        table.add_column("cosine (ConSE)" if conse else "probability", justify="right")
         for i, t in enumerate(r["top"], 1):
             table.add_row(str(i), t["class"], f"{t['probability']:.3f}")
         console.print(table)
@@ -471,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--layout", default=None,
                    help="the files' joint layout when it is not the run's (e.g. kinect20, ntu25): joints matched by name")
     s.add_argument("--generate", action="store_true", help="also let the LLM answer freely")
+    s.add_argument("--zero-shot", choices=["likelihood", "conse"], default="likelihood",
+                   help="how --classes names are ranked: the LLM's likelihood of answering each (default), or ConSE "
+                        "over its answers to the run's own classes, carried to the new names by sentence embeddings "
+                        "of the names (shows cosines, not probabilities)")
     s.set_defaults(func=cmd_predict)
 
     about = ("print what a run's LLM reads of skeleton files: the action sentence (tokens and snap entries); for a "

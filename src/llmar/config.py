@@ -117,7 +117,6 @@ class LLMConfig(_Section):
     answer_prefix: str = " "  # text between the prompt and the answer (a space, so names start as whole words)
     answer_template: str = "{name}"  # what the LLM answers and is scored on; "{name}: {description}" adds context
     choice_template: str = "{name}"  # one candidate in the prompt's {choices} list (SUGAR's "choose from")
-    train_choices: int = 0  # k > 0: each training batch's prompt lists k names, the batch's own and others drawn at random, in a random order (0: every name, in a fixed order)
 
 
 @dataclass
@@ -200,8 +199,6 @@ class Config(_Section):
                              "are plain text): set train.token_dropout: 0 with llm.entry: snap")
         if self.train.encoder_lr > 0 and self.llm.entry != "continuous":
             raise ValueError("config train.encoder_lr > 0 needs llm.entry: continuous (tokens are not differentiable)")
-        if self.llm.train_choices > 0 and "{choices}" not in self.llm.prompt:
-            raise ValueError("config llm.train_choices > 0 needs a prompt that lists the names: {choices} in llm.prompt")
         if self.model == "gcn" and self.data.unseen_classes:
             raise ValueError("config data.unseen_classes needs model llmar or gcn_text: the graph network's classifier "
                              "has no output for a class it never trained on (gcn_text scores class-name embeddings)")

@@ -31,6 +31,26 @@ from llmar.projection.vqvae import ActionVQVAE
 __all__ = ["LLMActionRecognizer", "LLM_INPUT_WORDS", "action_token", "extra_adapter_names", "nearest_class"]
 
 
+def _read(llm, ids: torch.Tensor, embeds: torch.Tensor, attn: torch.Tensor, pos: torch.Tensor) -> PromptPass:
+    out = llm(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=True,
+              logits_to_keep=last_positions(ids, 1))
+    return PromptPass(out.cache, attn, out.logits[:, -1].float().log_softmax(-1))
+
+
+class AdapterPerRow:
+    """A peft LLM whose every call reads batch row i through LoRA adapter ``names[i]`` (peft's mixed-batch
+    inference); anything else is the LLM's own."""
+
+    def __init__(self, llm: nn.Module, names: list[str]):
+        self.llm, self.names = llm, names
+
+    def __call__(self, *args, **kwargs):
+        return self.llm(*args, adapter_names=self.names, **kwargs)
+
+    def __getattr__(self, attr: str):
+        return getattr(self.llm, attr)
+
+
 def extra_adapter_names(adapters: int) -> list[str]:
     """peft names of the adapters after the first (``train.adapters``), which is peft's ``default``."""
     return [f"adapter_{k}" for k in range(2, adapters + 1)]
@@ -153,8 +173,7 @@ class LLMActionRecognizer(nn.Module):
         share of action positions whose input row is blanked (zero), drawn anew per clip."""
         tokens, mask, continuous = self.encode_actions(x)
         answers = [self.answer_ids[i] for i in y.tolist()]
-        choices = self.training_choices(y) if self.cfg.train_choices > 0 else None
-        ids, attn, pos = self.build_inputs(tokens, mask, answers, choices=choices)
+        ids, attn, pos = self.build_inputs(tokens, mask, answers)
         keep = max(len(a) for a in answers) + 1
         inputs = self.embed(ids, continuous)
         if token_dropout > 0:
@@ -164,17 +183,6 @@ class LLMActionRecognizer(nn.Module):
                        logits_to_keep=last_positions(ids, keep), use_cache=False)
         return answer_loss(out.logits, ids, [len(a) for a in answers])
 
-    def training_choices(self, y: torch.Tensor) -> list[str]:
-        """The names a training batch's prompt lists with ``llm.train_choices`` k: the batch's own classes and
-        others of ``self.choices`` drawn at random, k in all, in a random order. The list changes every batch,
-        so the answer cannot be learnt without reading it: what lets the LLM choose among names it never
-        trained on."""
-        own = [self.classes[i] for i in sorted(set(y.tolist()))]
-        others = [name for name in self.choices if name not in own]
-        drawn = [others[i] for i in torch.randperm(len(others))[: max(0, self.cfg.train_choices - len(own))].tolist()]
-        listed = own + drawn
-        return [listed[i] for i in torch.randperm(len(listed)).tolist()]
-
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
     def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None, encoded: tuple | None = None) -> PromptPass:
@@ -182,9 +190,7 @@ class LLMActionRecognizer(nn.Module):
         ``encoded``: ``encode_actions(x)`` when the caller has it (it does not depend on the adapter)."""
         tokens, mask, continuous = self.encode_actions(x) if encoded is None else encoded
         ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
-        out = self.llm(inputs_embeds=self.embed(ids, continuous), attention_mask=attn, position_ids=pos,
-                       use_cache=True, logits_to_keep=last_positions(ids, 1))
-        return PromptPass(out.cache, attn, out.logits[:, -1].float().log_softmax(-1))
+        return _read(self.llm, ids, self.embed(ids, continuous), attn, pos)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor, class_ids: list[list[int]] | None = None, top_k: int | None = None, *,
@@ -206,16 +212,25 @@ class LLMActionRecognizer(nn.Module):
         if not self.extra_maps:
             return score_names(self.llm, self.embed, self.read_prompts(x, choices), class_ids, top_k=top_k,
                                block_rows=block_rows, stats=stats)
-        # several adapters: every name scored by each, their probabilities over the names averaged; stage 1's
-        # encoder is shared, so it runs once (only the map to the LLM's width is the adapter's own)
-        encoded = self.encode_actions(x)
-        mean = 0.0
+        # several adapters: every name scored by each, their probabilities over the names averaged. Stage 1's
+        # encoder is shared, so it runs once; each adapter maps its vectors into the LLM's width, and one LLM
+        # pass reads every adapter's copy of the batch, each row through its own LoRA adapter (peft's
+        # mixed-batch inference): the frozen weights' matrix products run once on all the rows
+        tokens, mask, continuous = self.encode_actions(x)
+        ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
+        embeds = []
         for name in self.adapter_names:
             with self.reading(name):
-                scores = score_names(self.llm, self.embed, self.read_prompts(x, choices, encoded), class_ids,
-                                     block_rows=block_rows, stats=stats)
-            mean = mean + scores.float().softmax(-1) / len(self.adapter_names)
-        return mean.log()
+                embeds.append(self.embed(ids, continuous))
+        count, training = len(embeds), self.llm.training
+        llm = AdapterPerRow(self.llm, [name for name in self.adapter_names for _ in range(len(ids))])
+        self.llm.eval()  # peft refuses per-row adapters in training mode
+        try:
+            prompt = _read(llm, ids.repeat(count, 1), torch.cat(embeds), attn.repeat(count, 1), pos.repeat(count, 1))
+            scores = score_names(llm, self.embed, prompt, class_ids, block_rows=block_rows, stats=stats)
+        finally:
+            self.llm.train(training)
+        return scores.float().reshape(count, len(ids), -1).softmax(-1).mean(0).log()
 
     @torch.no_grad()
     def generate(self, x: torch.Tensor, max_new_tokens: int = 12, choices: list[str] | None = None) -> list[str]:
