@@ -71,3 +71,22 @@ def test_train_refuses_a_folder_that_holds_a_run(tmp_path, capsys):
     assert "--output-dir would be ignored" in capsys.readouterr().err
     _claim_run_dir(run, overwrite=True)  # --overwrite: the earlier run is cleared before training starts
     assert not run.exists()
+
+
+def test_every_argument_of_every_command_says_what_it_is():
+    import argparse
+
+    from llmar.cli import build_parser
+
+    silent = []
+
+    def walk(parser, prefix):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{prefix} {name}")
+            elif not action.help:
+                silent.append(f"{prefix} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "llmar")
+    assert not silent, f"arguments without help: {silent}"

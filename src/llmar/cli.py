@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("demo", help="train and evaluate on the built-in procedural dataset")
-    s.add_argument("--output-dir", default=None)
+    s.add_argument("--output-dir", default=None, help="where the run goes (default runs/demo)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     s.set_defaults(func=cmd_demo)
 
@@ -428,13 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("init-config", help="print the recipe `llmar train DATA` would derive, as commented YAML")
     s.add_argument("data", help="a data file or folder of any supported format")
-    s.add_argument("--model", default="llmar", choices=MODEL_NAMES)
+    s.add_argument("--model", default="llmar", choices=MODEL_NAMES, help="the model the recipe is for")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     _add_preset_argument(s)
     s.set_defaults(func=cmd_init_config)
 
     s = sub.add_parser("eval", help="evaluate a saved run on its test split, or on another dataset among its names")
-    s.add_argument("run_dir")
+    s.add_argument("run_dir", help="a run folder that llmar train wrote")
     s.add_argument("--data", default=None, metavar="PATH",
                    help="another dataset (file or folder, any supported format): every clip, ranked among its own class "
                         "names (llmar and gcn_text runs); its joints are matched to the run's by name")
@@ -442,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--classes", default=None,
                    help="with --data: comma-separated names of its classes to rank among (their clips alone)")
     s.add_argument("--out", default=None, help="report folder (default RUN_DIR/eval)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="also print the metrics as JSON")
     s.add_argument("--html", action="store_true", help="also write a self-contained report.html with animated samples")
     s.add_argument("--all-scores", action="store_true",
                    help="score every class name (the default finds each clip's exact top 5 by a trie search)")
@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
              "UAV-Human .txt; generic or CTR-GCN .npz, PYSKL .pkl, .npy), and what the LLM read of them; or labels "
              "along a long recording (--stream)")
     s = sub.add_parser("predict", help=about, description=about)
-    s.add_argument("run_dir")
+    s.add_argument("run_dir", help="a trained LLM-AR run folder")
     s.add_argument("files", nargs="*", help="skeleton files, each sample labelled whole")
     s.add_argument("--stream", default=None, metavar="FILE",
                    help="a long recording (any format; a file of several samples plays them back to back): a label "
@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true",
                    help="print JSON instead of tables (with --stream, one line per window); llm_input says what the LLM read: tokens (then sentence "
                         "holds them) or vectors (continuous entry: sentence is null)")
-    s.add_argument("--top-k", type=int, default=5)
+    s.add_argument("--top-k", type=int, default=5, help="how many names to show per clip")
     s.add_argument("--all-scores", action="store_true",
                    help="score every candidate name and give probabilities renormalised over them (the default "
                         "finds the exact top k by a trie search; its probabilities are the LLM's own)")
@@ -487,43 +487,45 @@ def build_parser() -> argparse.ArgumentParser:
     about = ("print what a run's LLM reads of skeleton files: the action sentence (tokens and snap entries); for a "
              "continuous-entry run, the vectors' shape and, as a labelled diagnostic, the codebook ids nearest them")
     s = sub.add_parser("tokenize", help=about, description=about)
-    s.add_argument("run_dir")
-    s.add_argument("files", nargs="+")
+    s.add_argument("run_dir", help="a trained LLM-AR run folder")
+    s.add_argument("files", nargs="+", help="skeleton files of any supported format")
     s.set_defaults(func=cmd_tokenize)
 
     s = sub.add_parser("viz", help="animate a skeleton file (.gif, .mp4 with ffmpeg, or a .png strip)")
-    s.add_argument("file")
+    s.add_argument("file", help="a skeleton file of any supported format")
     s.add_argument("--out", required=True, help="output .gif, .mp4 or .png")
     s.add_argument("--run", default=None, metavar="RUN_DIR",
                    help="also predict: show the label and the action sentence the LLM read (for a continuous-entry "
                         "run, the number of vectors it read instead)")
     s.add_argument("--sample", type=int, default=0, help="which sample of a multi-sample file (default 0)")
     s.add_argument("--layout", default=None, help="joint layout name (default: from the run, or by joint count)")
-    s.add_argument("--fps", type=int, default=15)
+    s.add_argument("--fps", type=int, default=15, help="frames per second of the animation")
     s.set_defaults(func=cmd_viz)
 
     about = ("export to ONNX what a run's LLM reads of a preprocessed skeleton clip: the action token ids (output "
              "tokens; tokens and snap entries), or for a continuous-entry run the encoder and the projection to the "
              "LLM's width (output llm_vectors)")
     s = sub.add_parser("export", help=about, description=about)
-    s.add_argument("run_dir")
+    s.add_argument("run_dir", help="a run folder, or a bare projection folder")
     s.add_argument("--out", required=True, help="output .onnx")
     s.add_argument("--num-frames", type=int, default=None, help="clip length (default: the run's data.num_frames)")
     s.add_argument("--max-bodies", type=int, default=None, help="bodies per clip (default: the run's data.max_bodies)")
-    s.add_argument("--exporter", default="auto", choices=["auto", "dynamo", "torchscript"])
+    s.add_argument("--exporter", default="auto", choices=["auto", "dynamo", "torchscript"],
+                   help="the ONNX exporter (auto: dynamo, then torchscript if it fails)")
     s.set_defaults(func=cmd_export)
 
     data = sub.add_parser("data", help="dataset tools").add_subparsers(dest="data_command", required=True)
     s = data.add_parser("prepare", help="parse a raw dataset once into a generic .npz")
-    s.add_argument("dataset", choices=["ntu"])
+    s.add_argument("dataset", choices=["ntu"], help="the dataset whose raw files to convert")
     s.add_argument("--raw", required=True, help="folder of raw .skeleton files")
     s.add_argument("--out", required=True, help="output .npz")
-    s.add_argument("--benchmark", default="xsub", choices=["xsub", "xview", "xset"])
+    s.add_argument("--benchmark", default="xsub", choices=["xsub", "xview", "xset"],
+                   help="the split protocol written into the file's train/test tags")
     s.add_argument("--missing", default=None, help="file listing samples with missing skeletons")
     s.set_defaults(func=cmd_data_prepare)
     s = data.add_parser("inspect", help="counts per class and split, frame lengths, joint layout")
-    s.add_argument("path")
-    s.add_argument("--kind", default="auto")
+    s.add_argument("path", help="a data file or folder of any supported format")
+    s.add_argument("--kind", default="auto", help="its format when the path cannot tell it")
     s.set_defaults(func=cmd_data_inspect)
     return p
 
