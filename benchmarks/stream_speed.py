@@ -25,7 +25,7 @@ import torch
 
 from llmar.api import Recognizer
 from llmar.data.selection import load_data, split_indices
-from llmar.stream import frames_of, stream
+from llmar.stream import frames_of, played_back, stream
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,15 +41,10 @@ def recording(rec: Recognizer, clips: int, seed: int = 0) -> tuple[np.ndarray, l
         for c in order:
             if by_class[c] and len(picked) < clips:
                 picked.append(by_class[c].pop())
-    parts, spans, at = [], [], 0
-    bodies = max(ds.sample(i).shape[0] for i in picked)
-    for i in picked:
-        arr = ds.sample(i)
-        arr = np.pad(arr, ((0, bodies - arr.shape[0]), (0, 0), (0, 0), (0, 0)))
-        parts.append(arr)
-        spans.append((at, at + arr.shape[1], ds.classes[ds.y[i]]))
-        at += arr.shape[1]
-    return np.concatenate(parts, axis=1), spans
+    parts = [ds.sample(i) for i in picked]
+    ends = np.cumsum([arr.shape[1] for arr in parts])
+    spans = [(int(e - arr.shape[1]), int(e), ds.classes[ds.y[i]]) for i, arr, e in zip(picked, parts, ends, strict=True)]
+    return played_back(parts), spans
 
 
 def inside(start: int, end: int, spans: list[tuple[int, int, str]]) -> str | None:

@@ -46,6 +46,27 @@ def stage1_terms(vq, x, labels=None, embeddings=None, **settings):
     return stage1_losses(vq, vq(x), x, paper_stage1(**settings), embeddings, labels)
 
 
+def train_brief_default_run(root: Path, llm_dir: Path, *, stage1_steps: int, train: dict) -> Path:
+    """A brief default-recipe LLM-AR run (graph encoder, continuous entry) on the synthetic set, trained through
+    `llmar train CONFIG` into ``root/run``, with a tiny LLM; ``train``: the train section."""
+    import yaml
+
+    from llmar.cli import main
+
+    config = {
+        "output_dir": str(root / "run"),
+        "data": {"kind": "synthetic", "options": {"num_subjects": 3, "repeats": 1, "test_subjects": 1},
+                 "num_frames": 16, "max_bodies": 1},
+        "projection": {"graph_width": 8},
+        "stage1": {"epochs": 1, "min_steps": stage1_steps, "batch_size": 8},
+        "llm": {"path": str(llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
+        "train": {"epochs": 1, "eval_batch_size": 8, **train},
+    }
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", str(root / "config.yaml")]) == 0
+    return root / "run"
+
+
 def shared_data(*parts: str) -> Path:
     """A real dataset in ../shared/data. Skipped only where there is no ../shared/data at all (a checkout
     without it); where it is there (CI), a missing set fails rather than skipping unseen."""

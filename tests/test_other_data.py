@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-import yaml
+from conftest import train_brief_default_run
 
 from llmar.cli import main
 from llmar.data.dataset import DataError, SkeletonDataset
@@ -60,17 +60,8 @@ def test_to_layout_moves_the_coordinates_with_the_joints():
 def run(tmp_path_factory, tiny_llm_dir):
     """A brief default-recipe LLM-AR run (graph encoder, continuous entry, two adapters) on the synthetic set."""
     root = tmp_path_factory.mktemp("other_data")
-    config = {
-        "output_dir": str(root / "run"),
-        "data": {"kind": "synthetic", "options": {"num_subjects": 3, "repeats": 1, "test_subjects": 1},
-                 "num_frames": 16, "max_bodies": 1},
-        "projection": {"graph_width": 8},
-        "stage1": {"epochs": 1, "min_steps": 2, "batch_size": 8},
-        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
-        "train": {"epochs": 1, "min_steps": 2, "max_steps": 2, "batch_size": 4, "eval_batch_size": 8, "adapters": 2},
-    }
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
-    assert main(["train", str(root / "config.yaml")]) == 0
+    train_brief_default_run(root, tiny_llm_dir, stage1_steps=2,
+                            train={"min_steps": 2, "max_steps": 2, "batch_size": 4, "adapters": 2})
     return root
 
 

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-import yaml
+from conftest import train_brief_default_run
 
 from llmar.api import Recognizer
-from llmar.cli import main, recording_of
+from llmar.cli import main
 from llmar.data.synthetic import make_synthetic_dataset
-from llmar.stream import frames_of, sliding_windows, stream
+from llmar.stream import frames_of, played_back, sliding_windows, stream
 
 
 def test_windows_slide_by_the_stride_once_the_first_is_full():
@@ -31,7 +31,7 @@ def test_several_bodies_stay_bodies_and_recordings_pad_to_the_most_bodies():
     (_, clip), *_ = sliding_windows(frames, window=20, stride=5)
     np.testing.assert_array_equal(clip, two[:, :20])
     one = np.ones((1, 10, 5, 3), np.float32)
-    played = recording_of([("a", two), ("b", one)])
+    played = played_back([two, one])
     assert played.shape == (2, 40, 5, 3) and np.all(played[1, 30:] == 0) and np.all(played[0, 30:] == 1)
 
 
@@ -39,20 +39,8 @@ def test_several_bodies_stay_bodies_and_recordings_pad_to_the_most_bodies():
 def run(tmp_path_factory, tiny_llm_dir):
     """A brief default-recipe LLM-AR run (graph encoder, continuous entry) on the synthetic set: a tiny random
     LLM, trained enough that its answers depend on the clip."""
-    root = tmp_path_factory.mktemp("stream")
-    config = {
-        "output_dir": str(root / "run"),
-        "data": {"kind": "synthetic", "options": {"num_subjects": 3, "repeats": 1, "test_subjects": 1},
-                 "num_frames": 16, "max_bodies": 1},
-        "projection": {"graph_width": 8},
-        "stage1": {"epochs": 1, "min_steps": 20, "batch_size": 8},
-        "llm": {"path": str(tiny_llm_dir), "dtype": "float32", "lora_r": 4, "lora_alpha": 8},
-        "train": {"epochs": 1, "min_steps": 40, "max_steps": 40, "batch_size": 8, "eval_batch_size": 8, "lr": 3e-3,
-                  "adapters": 1},
-    }
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
-    assert main(["train", str(root / "config.yaml")]) == 0
-    return root / "run"
+    return train_brief_default_run(tmp_path_factory.mktemp("stream"), tiny_llm_dir, stage1_steps=20,
+                                   train={"min_steps": 40, "max_steps": 40, "batch_size": 8, "lr": 3e-3, "adapters": 1})
 
 
 def two_clips_told_apart(rec: Recognizer, length: int) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -198,21 +198,14 @@ def read_classes_file(path: str) -> tuple[list[str], dict[str, str]]:
     raise DataError(f"{path}: expected a list of class names, or 'class name: description' lines")
 
 
-def recording_of(samples: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    """The samples of a stream's file played back to back: [M, T, V, C], bodies padded to the most any has."""
-    bodies = max(arr.shape[0] for _, arr in samples)
-    return np.concatenate([np.pad(arr, ((0, bodies - arr.shape[0]), (0, 0), (0, 0), (0, 0))) for _, arr in samples],
-                          axis=1)
-
-
 def predict_stream(rec, args, classes: list[str] | None, layout) -> int:
     """``predict --stream``: a label per window as the recording plays, then the real-time factor."""
     import statistics
     import time
 
-    from llmar.stream import frames_of, stream
+    from llmar.stream import frames_of, played_back, stream
 
-    recording = recording_of(read_skeleton_file(args.stream))
+    recording = played_back(arr for _, arr in read_skeleton_file(args.stream))
     window = args.window or rec.config.data.num_frames
     if not args.json:
         console.print(f"{args.stream}: {recording.shape[1]} frames at {args.fps:g} fps; a {window}-frame window "

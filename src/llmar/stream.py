@@ -50,6 +50,15 @@ def frames_of(recording: np.ndarray) -> Iterator[np.ndarray]:
         raise ValueError(f"expected a recording [T, V, C] or [M, T, V, C], got shape {arr.shape}")
 
 
+def played_back(recordings: Iterable[np.ndarray]) -> np.ndarray:
+    """Recordings [M, T, V, C] played back to back as one: [M, sum of T, V, C], bodies padded with zeros to the
+    most any has."""
+    recordings = list(recordings)
+    bodies = max(arr.shape[0] for arr in recordings)
+    return np.concatenate([np.pad(arr, ((0, bodies - arr.shape[0]), (0, 0), (0, 0), (0, 0))) for arr in recordings],
+                          axis=1)
+
+
 def sliding_windows(frames: Iterable[np.ndarray], window: int, stride: int) -> Iterator[tuple[int, np.ndarray]]:
     """(start, [T, V, C] or [M, T, V, C]) every ``stride`` frames once ``window`` frames have arrived; a
     stream shorter than one window yields what it has at its end."""
@@ -95,4 +104,4 @@ def stream(recognizer: Recognizer, frames: Iterable[np.ndarray], *, window: int 
         yield WindowLabel(start, start + clip.shape[-3], top[0][0], top[0][1], top, time.perf_counter() - began)
 
 
-__all__ = ["WindowLabel", "frames_of", "sliding_windows", "stream"]
+__all__ = ["WindowLabel", "frames_of", "played_back", "sliding_windows", "stream"]

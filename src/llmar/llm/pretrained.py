@@ -43,7 +43,8 @@ def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecog
     model.vqvae.save_pretrained(d / "projection")
     atomic_save_json({"entry": model.cfg.entry, "base_id": model.base_id,
                       "action_tokens": [action_token(k) for k in range(model.vqvae.cfg.num_codes)],
-                      "snap_ids": model.snap_ids.tolist(), "base_llm": base_llm_identity(model)}, d / "tokens.json")
+                      "snap_ids": model.snap_ids.tolist(),
+                      "base_llm": {**llm_identity(model.llm), "tokenizer_size": len(model.tokenizer)}}, d / "tokens.json")
     if config.llm.finetune == "lora":
         model.llm.save_pretrained(d / "adapter")  # adapters after the first go to adapter/NAME/
         for name, to_llm in model.extra_maps.items():
@@ -55,19 +56,17 @@ def save_recognizer(directory: str | Path, config: Config, model: LLMActionRecog
     model.tokenizer.save_pretrained(d / "tokenizer")
 
 
-def base_llm_identity(model: LLMActionRecognizer) -> dict:
-    """What identifies the LLM a run was trained on: checked when the run is loaded again."""
-    config = model.llm.get_base_model().config if hasattr(model.llm, "get_base_model") else model.llm.config
-    return {"model_type": config.model_type, "hidden_size": config.hidden_size,
-            "embedding_rows": model.base_id, "tokenizer_size": len(model.tokenizer)}
+def llm_identity(llm) -> dict:
+    """What identifies an LLM (with or without its LoRA adapters): saved with a run and checked on loading."""
+    return {"model_type": llm.config.model_type, "hidden_size": llm.config.hidden_size,
+            "embedding_rows": llm.get_input_embeddings().num_embeddings}
 
 
 def check_base_llm(directory: Path, config: Config, llm, tokens: dict) -> None:
     """Refuse a base LLM other than the one the run trained on (``llm.path`` now pointing elsewhere): its
     adapters, maps and answer ids would silently mean something else."""
     saved = tokens.get("base_llm", {"embedding_rows": tokens["base_id"]})  # older runs hold base_id alone
-    found = {"model_type": llm.config.model_type, "hidden_size": llm.config.hidden_size,
-             "embedding_rows": llm.get_input_embeddings().num_embeddings}
+    found = llm_identity(llm)
     differ = [f"{k} {saved[k]} (now {found[k]})" for k in found if k in saved and saved[k] != found[k]]
     if differ:
         raise ValueError(f"{directory}: trained on another LLM than llm.path {config.llm.path!r} loads: "

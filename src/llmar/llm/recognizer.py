@@ -185,10 +185,9 @@ class LLMActionRecognizer(nn.Module):
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
-    def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None, encoded: tuple | None = None) -> PromptPass:
-        """Each clip's prompt (with its action sentence) read once: the cache every name is scored on.
-        ``encoded``: ``encode_actions(x)`` when the caller has it (it does not depend on the adapter)."""
-        tokens, mask, continuous = self.encode_actions(x) if encoded is None else encoded
+    def read_prompts(self, x: torch.Tensor, choices: list[str] | None = None) -> PromptPass:
+        """Each clip's prompt (with its action sentence) read once: the cache every name is scored on."""
+        tokens, mask, continuous = self.encode_actions(x)
         ids, attn, pos = self.build_inputs(tokens, mask, choices=choices)
         return _read(self.llm, ids, self.embed(ids, continuous), attn, pos)
 
